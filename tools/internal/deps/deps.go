@@ -17,7 +17,9 @@ import (
 const maxPCSize = 256 << 10
 
 // Options configures [Scan]. The zero value runs every detector and needs
-// only Version.
+// only Version. Nothing depends on the host: ELF files of any class, byte
+// order and machine are read alike, so a tree gives the same result on
+// every machine.
 type Options struct {
 	// Version is the package's version (pkgver, e.g. "8.5.0-r0"), which
 	// cmd: names are provided at (§3.1). It must be a valid apk version
@@ -36,7 +38,7 @@ type Options struct {
 	// options do. What the package ships is still removed from what it
 	// needs.
 	NoProvides bool
-	// NoDepends: see NoProvides.
+	// NoDepends leaves Result.Depends empty; see NoProvides.
 	NoDepends bool
 
 	// Logger receives one Debug record per finding; nil discards them.
@@ -131,6 +133,7 @@ type scanner struct {
 	warnings  []Warning
 }
 
+// newScanner returns a scanner reading r.
 func newScanner(r *os.Root, opts Options) *scanner {
 	log := opts.Logger
 	if log == nil {
@@ -178,7 +181,7 @@ func (s *scanner) link(name string) error {
 	}
 	fi, err := s.root.Lstat(real)
 	if err != nil {
-		return err
+		return fmt.Errorf("reading %s, the target of %s: %w", real, name, err)
 	}
 	if !fi.Mode().IsRegular() {
 		return nil
@@ -198,7 +201,7 @@ func (s *scanner) file(name, real string, fi fs.FileInfo) error {
 			return err
 		}
 	}
-	if !s.opts.NoSharedObjects {
+	if !s.opts.NoSharedObjects && fi.Size() >= minELFSize {
 		return s.sharedObject(name, real)
 	}
 	return nil
@@ -268,6 +271,8 @@ func (s *scanner) result() *Result {
 	}
 	slices.Sort(res.Provides)
 	slices.Sort(res.Depends)
-	slices.SortStableFunc(res.Warnings, func(a, b Warning) int { return cmp.Compare(a.Path, b.Path) })
+	slices.SortStableFunc(res.Warnings, func(a, b Warning) int {
+		return cmp.Compare(a.Path, b.Path)
+	})
 	return res
 }

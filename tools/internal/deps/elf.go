@@ -11,6 +11,10 @@ import (
 	"strings"
 )
 
+// minELFSize is the size of the smallest ELF header (ELF32); shorter files
+// are not opened.
+const minELFSize = 52
+
 // maxInterpLen bounds the PT_INTERP string read from a file; real
 // interpreter paths are a few dozen bytes.
 const maxInterpLen = 4096

@@ -136,7 +136,8 @@ func TestSanitisePCVersion(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			got, ok := sanitisePCVersion(tt.in)
 			if got != tt.want || ok != tt.ok {
-				t.Errorf("sanitisePCVersion(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+				t.Errorf("sanitisePCVersion(%q) = %q, %v; want %q, %v",
+					tt.in, got, ok, tt.want, tt.ok)
 			}
 		})
 	}

@@ -6,14 +6,21 @@ import (
 	"strings"
 )
 
-// maxPCValue bounds the length of one expanded pkg-config value. Variables
-// expand into each other, so "a=${b}${b}" chains can grow exponentially;
-// real files stay far below this.
-const maxPCValue = 64 << 10
+const (
+	// maxPCValue bounds the length of one expanded pkg-config value.
+	// Variables expand into each other, so "a=${b}${b}" chains grow
+	// exponentially; real files stay far below this.
+	maxPCValue = 64 << 10
+	// maxPCTotal bounds all expanded values of one file together, so that
+	// many short lines each expanding a large variable cannot use
+	// gigabytes.
+	maxPCTotal = 1 << 20
+)
 
-// ErrPCValueTooLarge reports a pkg-config value whose variable expansion
-// grows past 64 KiB, which only a crafted file does.
-var ErrPCValueTooLarge = errors.New("pkg-config value expands past 64 KiB")
+// ErrPCValueTooLarge reports a pkg-config file whose variables expand past
+// 64 KiB in one value or 1 MiB in all, which only a crafted file does.
+var ErrPCValueTooLarge = errors.New("pkg-config variables expand past 64 KiB in one value " +
+	"or 1 MiB in all")
 
 // PC is what this package reads from a pkg-config (.pc) file: the fields
 // that define the module's identity and its requirements, with variables
@@ -58,11 +65,15 @@ var pcOps = map[string]bool{"=": true, "!=": true, "<": true, "<=": true, ">": t
 
 // ParsePC parses the text of a .pc file. predefined holds the variables
 // pkg-config defines before reading a file (pcfiledir, pc_sysrootdir); the
-// file's own definitions take precedence. Only a value whose expansion
-// exceeds 64 KiB makes it fail ([ErrPCValueTooLarge]); everything else that
-// pkg-config would tolerate is tolerated and noted in PC.Warnings.
+// file's own definitions take precedence. Only runaway variable expansion
+// makes it fail ([ErrPCValueTooLarge]); everything else that pkg-config
+// would tolerate is tolerated and noted in PC.Warnings.
 func ParsePC(data []byte, predefined map[string]string) (*PC, error) {
-	p := &pcParser{pc: &PC{Variables: map[string]string{}}, predefined: predefined}
+	p := &pcParser{
+		pc:         &PC{Variables: map[string]string{}},
+		predefined: predefined,
+		budget:     maxPCTotal,
+	}
 	for i, line := range pcLines(data) {
 		if err := p.line(line); err != nil {
 			return nil, fmt.Errorf("parsing .pc line %d: %w", i+1, err)
@@ -76,6 +87,7 @@ type pcParser struct {
 	pc         *PC
 	predefined map[string]string
 	seen       map[string]bool // fields already read, lower-case
+	budget     int             // bytes of expanded values still allowed
 }
 
 // line handles one logical line: a variable definition, a field, or
@@ -168,7 +180,7 @@ func (p *pcParser) expand(s string) (string, error) {
 			return "", ErrPCValueTooLarge
 		}
 	}
-	if b.Len() > maxPCValue {
+	if p.budget -= b.Len(); b.Len() > maxPCValue || p.budget < 0 {
 		return "", ErrPCValueTooLarge
 	}
 	return b.String(), nil

@@ -2,9 +2,9 @@ package deps
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -155,20 +155,33 @@ func TestParsePC(t *testing.T) {
 	}
 }
 
-// TestParsePCExpansionLimit feeds a file whose variables double in size
-// on every line.
+// TestParsePCExpansionLimit feeds files whose variables grow without
+// bound: one value doubling on every line, and many lines each expanding a
+// large value.
 func TestParsePCExpansionLimit(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("v0=xxxxxxxx\n")
+	var doubling, many strings.Builder
+	doubling.WriteString("v0=xxxxxxxx\n")
 	for i := 1; i <= 20; i++ {
-		b.WriteString("v" + strconv.Itoa(i) + "=${v" + strconv.Itoa(i-1) + "}${v" + strconv.Itoa(i-1) + "}\n")
+		fmt.Fprintf(&doubling, "v%d=${v%d}${v%d}\n", i, i-1, i-1)
 	}
-	_, err := ParsePC([]byte(b.String()), nil)
-	if !errors.Is(err, ErrPCValueTooLarge) {
-		t.Fatalf("ParsePC error = %v, want ErrPCValueTooLarge", err)
+	many.WriteString("big=" + strings.Repeat("x", 60<<10) + "\n")
+	for i := range 20 {
+		fmt.Fprintf(&many, "a%d=${big}\n", i)
 	}
-	if want := "parsing .pc line 15: "; !strings.HasPrefix(err.Error(), want) {
-		t.Errorf("ParsePC error = %q, want it to start with %q", err, want)
+	tests := []struct{ name, in, wantPrefix string }{
+		{"one value", doubling.String(), "parsing .pc line 15: "},
+		{"all values", many.String(), "parsing .pc line 18: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParsePC([]byte(tt.in), nil)
+			if !errors.Is(err, ErrPCValueTooLarge) {
+				t.Fatalf("ParsePC error = %v, want ErrPCValueTooLarge", err)
+			}
+			if !strings.HasPrefix(err.Error(), tt.wantPrefix) {
+				t.Errorf("ParsePC error = %q, want it to start with %q", err, tt.wantPrefix)
+			}
+		})
 	}
 }
 
@@ -201,8 +214,12 @@ func FuzzParsePC(f *testing.F) {
 			}
 			return
 		}
-		if len(pc.Version) > maxPCValue || len(pc.Name) > maxPCValue {
-			t.Fatalf("value of %d bytes passed the limit", max(len(pc.Version), len(pc.Name)))
+		total := len(pc.Version) + len(pc.Name)
+		for _, v := range pc.Variables {
+			total += len(v)
+		}
+		if len(pc.Version) > maxPCValue || len(pc.Name) > maxPCValue || total > maxPCTotal {
+			t.Fatalf("%d bytes of values passed the limits", total)
 		}
 		for _, r := range append(pc.Requires, pc.RequiresPrivate...) {
 			checkRequirement(t, r)

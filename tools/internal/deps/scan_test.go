@@ -121,7 +121,8 @@ func TestScanCommands(t *testing.T) {
 			"cmd:up=1.2.3-r4",
 		},
 		Warnings: []Warning{
-			{"usr/bin/bad name", `"cmd:bad name" cannot be written as a provided name; it is left out`},
+			{"usr/bin/bad name",
+				`"cmd:bad name" cannot be written as a provided name; it is left out`},
 			{"usr/bin/loop1", "too many levels of symbolic links; the link is ignored"},
 			{"usr/bin/loop2", "too many levels of symbolic links; the link is ignored"},
 		},

@@ -57,7 +57,8 @@ func TestResolve(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := resolve(r, tt.name)
 			if !errors.Is(err, tt.wantErr) || got != tt.want {
-				t.Errorf("resolve(%q) = %q, %v; want %q, %v", tt.name, got, err, tt.want, tt.wantErr)
+				t.Errorf("resolve(%q) = %q, %v; want %q, %v",
+					tt.name, got, err, tt.want, tt.wantErr)
 			}
 		})
 	}
