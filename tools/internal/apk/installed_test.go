@@ -36,15 +36,6 @@ func writeInstalled(t *testing.T, db *InstalledDB) []byte {
 	return buf.Bytes()
 }
 
-func mustChecksum(t *testing.T, s string) Checksum {
-	t.Helper()
-	c, err := ParseChecksum(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // wantError checks err against want, a substring of the expected message
 // ("" when the call must succeed), and reports whether the case is done.
 func wantError(t *testing.T, err error, want string) bool {
