@@ -119,6 +119,7 @@ const (
 	MemberData
 )
 
+// String names the kind as error messages do: signature, control, data.
 func (k MemberKind) String() string {
 	switch k {
 	case MemberSignature:
@@ -191,6 +192,7 @@ type EntryError struct {
 	Reason string
 }
 
+// Error says which entry was refused and why.
 func (e *EntryError) Error() string {
 	return fmt.Sprintf("refusing data entry %q: %s", e.Path, e.Reason)
 }
@@ -845,6 +847,7 @@ type CheckFailure struct {
 	Err      error  // more detail (for signatures, a *SignatureError)
 }
 
+// Error says what was checked and gives both digests.
 func (f CheckFailure) Error() string {
 	label := string(f.Kind)
 	if f.Path != "" {
@@ -890,6 +893,8 @@ type VerifyError struct {
 // modified would otherwise make an error of unbounded size.
 const maxFailures = 16
 
+// Error names the package, every failed check with its digests, and what
+// to do.
 func (e *VerifyError) Error() string {
 	parts := make([]string, len(e.Failures))
 	untrusted := false
