@@ -55,13 +55,3 @@ func TestChecksumZero(t *testing.T) {
 		t.Errorf("zero Checksum: IsZero %v, String %q, Bytes %v", c.IsZero(), c.String(), c.Bytes())
 	}
 }
-
-// mustChecksum parses a checksum that the test knows to be valid.
-func mustChecksum(t *testing.T, s string) Checksum {
-	t.Helper()
-	sum, err := ParseChecksum(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sum
-}
