@@ -24,10 +24,10 @@ type packOptions struct {
 
 	// Metadata flags; each overrides the metadata file.
 	name, version, arch, description, url, license, origin, maintainer, commit string
-	triggers                                                                string
-	builddate                                                               int64
-	providerPriority                                                        uint64
-	depends, provides, replaces, installIf                                  []string
+	triggers                                                                   string
+	builddate                                                                  int64
+	providerPriority                                                           uint64
+	depends, provides, replaces, installIf                                     []string
 }
 
 func newPackCmd() *cobra.Command {
