@@ -290,6 +290,12 @@ func TestReadIndexRejects(t *testing.T) {
 	tampered := bytes.Clone(alpine)
 	tampered[member0End(t, alpine)+4] ^= 1
 
+	// Signed by a key the keyring lacks, with broken text: the signature
+	// is refused before the text is read.
+	testKey, _ := benchKey(t)
+	unknownSigner := buildIndex(t, testKey, nil,
+		[][]tarFile{{{"APKINDEX", []byte("broken")}, endOfArchive}})
+
 	var sigErr *SignatureError
 	tests := []struct {
 		name    string
@@ -301,6 +307,8 @@ func TestReadIndexRejects(t *testing.T) {
 	}{
 		{name: "wrong key", data: alpine, opts: IndexOptions{Keyring: rsa256Keys},
 			want: "UNTRUSTED", sigFail: true},
+		{name: "unknown key, broken text", data: unknownSigner, opts: IndexOptions{Keyring: alpineKeys},
+			want: "key index-test.rsa.pub not in keyring (UNTRUSTED)", sigFail: true},
 		{name: "modified byte after member 0", data: tampered, opts: IndexOptions{Keyring: alpineKeys},
 			want: "does not verify", sigFail: true},
 		{name: "no keyring", data: alpine, want: "no keyring"},
@@ -313,6 +321,9 @@ func TestReadIndexRejects(t *testing.T) {
 			opts: IndexOptions{Keyring: alpineKeys}, want: "gzip"},
 		{name: "too large", data: alpine, opts: IndexOptions{Keyring: alpineKeys, MaxSize: 1 << 20},
 			want: "exceeds size limit", target: ErrTooLarge},
+		{name: "too many records", data: alpine,
+			opts: IndexOptions{Keyring: alpineKeys, MaxRecords: 4928},
+			want: "APKINDEX line 75739 (record 4929): more than 4928 records", target: ErrTooLarge},
 		{name: "record too large", data: alpine,
 			opts: IndexOptions{Keyring: alpineKeys, MaxRecordSize: 1000},
 			want: "record is longer than 1000 bytes", target: ErrTooLarge},
