@@ -28,6 +28,7 @@ type IndexError struct {
 	Err     error
 }
 
+// Error says where the text is malformed and how.
 func (e *IndexError) Error() string {
 	if e.Package != "" {
 		return fmt.Sprintf("APKINDEX line %d (record %d, package %s): %v",
@@ -36,6 +37,7 @@ func (e *IndexError) Error() string {
 	return fmt.Sprintf("APKINDEX line %d (record %d): %v", e.Line, e.Record, e.Err)
 }
 
+// Unwrap returns the underlying error, such as ErrTooLarge.
 func (e *IndexError) Unwrap() error { return e.Err }
 
 // indexLimits bounds what the parser accepts; chunkSize is a knob for tests

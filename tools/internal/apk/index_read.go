@@ -35,7 +35,9 @@ var ErrUnsigned = errors.New("index is not signed (UNTRUSTED); " +
 // accepts all of these, as apk --allow-untrusted does; Index.SignedBy then
 // says whether a key verified the index after all.
 type IndexOptions struct {
-	Keyring        *Keyring
+	// Keyring holds the trusted keys (the repository's /etc/apk/keys).
+	Keyring *Keyring
+	// AllowUntrusted accepts an index no key of Keyring verifies.
 	AllowUntrusted bool
 
 	// MaxSize bounds the decompressed size of the index (its tar stream),
