@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
 	"github.com/rules-apk/rules_apk/tools/internal/testutil"
 )
@@ -211,4 +212,46 @@ func TestInspectRealPackageGolden(t *testing.T) {
 	}
 	// The path of the shared data differs between machines.
 	testutil.Golden(t, "inspect-alpine-baselayout.txt", []byte(strings.ReplaceAll(out, path, "PACKAGE")))
+}
+
+func TestPackDetectsProvides(t *testing.T) {
+	root := t.TempDir()
+	bin := filepath.Join(root, "usr", "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "tool"), []byte("#!/bin/true\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		flags []string
+		want  []string
+	}{
+		{"detected", nil, []string{"cmd:tool=2.0-r1"}},
+		{"detection off", []string{"--detect="}, nil},
+		{"skipped by name", []string{"--skip-provide", "cmd:tool"}, nil},
+		{"hand-written entry wins", []string{"--provide", "cmd:tool=9"}, []string{"cmd:tool=9"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "tool.apk")
+			args := append([]string{"pack", "--unsigned", "--name", "tool", "--version", "2.0-r1",
+				"--arch", "x86_64", root, "-o", out}, tt.flags...)
+			if code, _, stderr := apkpack(t, args...); code != 0 {
+				t.Fatalf("pack: exit %d: %s", code, stderr)
+			}
+			code, stdout, stderr := apkpack(t, "inspect", "--json", out)
+			if code != 0 {
+				t.Fatalf("inspect: exit %d: %s", code, stderr)
+			}
+			var v packageView
+			if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, v.Package.Provides); diff != "" {
+				t.Errorf("provides (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
+	"github.com/rules-apk/rules_apk/tools/internal/deps"
 	"github.com/spf13/cobra"
 )
 
@@ -28,6 +30,12 @@ type packOptions struct {
 	builddate                                                                  int64
 	providerPriority                                                           uint64
 	depends, provides, replaces, installIf                                     []string
+
+	// Detection of provides and depends from the tree.
+	detect                    []string
+	noDetectProvides          bool
+	noDetectDepends           bool
+	skipDepends, skipProvides []string
 }
 
 func newPackCmd() *cobra.Command {
@@ -74,6 +82,12 @@ The package is byte-for-byte deterministic: sorted entries, numeric owners
 	f.StringArrayVar(&o.provides, "provide", nil, "a provided name[=version] (repeatable)")
 	f.StringArrayVar(&o.replaces, "replaces", nil, "a package whose files this one may overwrite (repeatable)")
 	f.StringArrayVar(&o.installIf, "install-if", nil, "an install_if constraint (repeatable)")
+	f.StringSliceVar(&o.detect, "detect", []string{"so", "pc", "cmd"},
+		"detectors of provides and depends to run on the tree: so, pc, cmd (empty: none)")
+	f.BoolVar(&o.noDetectProvides, "no-detect-provides", false, "keep detected provides out")
+	f.BoolVar(&o.noDetectDepends, "no-detect-depends", false, "keep detected depends out")
+	f.StringArrayVar(&o.skipDepends, "skip-depend", nil, "drop a detected dependency by name (repeatable)")
+	f.StringArrayVar(&o.skipProvides, "skip-provide", nil, "drop a detected provide by name (repeatable)")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
 }
@@ -98,6 +112,9 @@ func runPack(cmd *cobra.Command, o *packOptions, dir string) error {
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return fmt.Errorf("packing %s: not a directory", dir)
+	}
+	if err := detectDeps(&info, o, dir); err != nil {
+		return err
 	}
 	var p *apk.Package
 	err = writeOutput(o.output, func(w io.Writer) error {
@@ -201,4 +218,58 @@ func readScripts(specs []string) (map[string][]byte, error) {
 		scripts[name] = b
 	}
 	return scripts, nil
+}
+
+// detectDeps adds what the tree provides and needs (so:, pc:, cmd:, as
+// melange and abuild derive them) to the hand-written entries.
+func detectDeps(info *apk.Package, o *packOptions, dir string) error {
+	opts := deps.Options{Version: info.Version, NoSharedObjects: true, NoPkgConfig: true, NoCommands: true,
+		NoProvides: o.noDetectProvides, NoDepends: o.noDetectDepends, Logger: logger()}
+	for _, d := range o.detect {
+		switch d {
+		case "so":
+			opts.NoSharedObjects = false
+		case "pc":
+			opts.NoPkgConfig = false
+		case "cmd":
+			opts.NoCommands = false
+		case "":
+		default:
+			return fmt.Errorf("--detect %q: use so, pc and cmd", d)
+		}
+	}
+	if opts.NoSharedObjects && opts.NoPkgConfig && opts.NoCommands {
+		return nil
+	}
+	res, err := deps.Scan(dir, opts)
+	if err != nil {
+		return fmt.Errorf("detecting dependencies of %s: %w", dir, err)
+	}
+	for _, w := range res.Warnings {
+		slog.Warn("dependency detection", "package", info.Name, "file", w.Path, "detail", w.Message)
+	}
+	info.Provides = mergeList(info.Provides, res.Provides, o.skipProvides)
+	info.Depends = mergeList(info.Depends, res.Depends, o.skipDepends)
+	return nil
+}
+
+// mergeList appends detected entries to a hand-written list, leaving out
+// names the list already has and names to skip.
+func mergeList(list string, detected, skip []string) string {
+	have := map[string]bool{}
+	for _, e := range apk.ListFields(list) {
+		name, _ := apk.ParseProvide(e)
+		have[name] = true
+	}
+	for _, s := range skip {
+		have[s] = true
+	}
+	out := apk.ListFields(list)
+	for _, e := range detected {
+		if name, _ := apk.ParseProvide(e); !have[name] {
+			out = append(out, e)
+			have[name] = true
+		}
+	}
+	return strings.Join(out, " ")
 }
