@@ -255,3 +255,34 @@ func TestPackDetectsProvides(t *testing.T) {
 		})
 	}
 }
+
+func TestKeygen(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "demo.rsa")
+	if code, out, stderr := apkpack(t, "keygen", "-o", key, "--bits", "2048"); code != 0 ||
+		out != key+"\n"+key+".pub\n" {
+		t.Fatalf("keygen: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	sk, err := apk.LoadSigningKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := apk.LoadKeyring(key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := sk.Sign(apk.SigRSA256, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := apk.NewDigester([]apk.Signature{sig})
+	d.Write([]byte("x"))
+	if _, err := kr.Verify([]apk.Signature{sig}, d); err != nil {
+		t.Errorf("the public key does not verify the private key's signature: %v", err)
+	}
+	if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("private key mode %v, %v; want 0600", fi.Mode(), err)
+	}
+	if code, _, stderr := apkpack(t, "keygen", "-o", key); code == 0 || !strings.Contains(stderr, "--force") {
+		t.Errorf("keygen over an existing key: exit %d, stderr %q", code, stderr)
+	}
+}
