@@ -34,10 +34,14 @@ func ParseChecksum(s string) (Checksum, error) {
 	switch {
 	case len(s) == 30 && s[:2] == "Q1":
 		// StdEncoding (not Strict) ignores the two padding bits, as apk does.
-		n, err := base64.StdEncoding.Decode(c.Sum[:], []byte(s[2:]))
+		// 28 characters without "=" decode to 21 bytes, and Decode panics
+		// when dst is too short, so decode into a buffer of that size.
+		var buf [21]byte
+		n, err := base64.StdEncoding.Decode(buf[:], []byte(s[2:]))
 		if err != nil || n != sha1.Size {
 			return Checksum{}, fmt.Errorf("parsing checksum %q: bad base64", s)
 		}
+		copy(c.Sum[:], buf[:n])
 		c.Kind = ChecksumSHA1
 	case len(s) == 42 && s[:2] == "X1":
 		if _, err := hex.Decode(c.Sum[:], []byte(s[2:])); err != nil {

@@ -16,15 +16,6 @@ const (
 	testSumB = "Q1iZ+C2JJdBlm2KKtAOkSkM7zZegY="
 )
 
-func mustChecksum(t *testing.T, s string) Checksum {
-	t.Helper()
-	sum, err := ParseChecksum(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sum
-}
-
 func TestParseConstraint(t *testing.T) {
 	sumA := mustChecksum(t, testSumA)
 	const (

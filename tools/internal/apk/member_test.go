@@ -63,17 +63,8 @@ func TestMemberBoundariesRealPackage(t *testing.T) {
 	}
 }
 
-func gz(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := GzipMember([]byte(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestMemberReaderLimitsAndDamage(t *testing.T) {
-	a, b := gz(t, "hello"), gz(t, "world!")
+	a, b := gz(t, []byte("hello")), gz(t, []byte("world!"))
 	stream := append(append([]byte{}, a...), b...)
 	tests := []struct {
 		name    string
@@ -111,7 +102,7 @@ func TestMemberReaderLimitsAndDamage(t *testing.T) {
 // TestMemberReaderSkipsUnread checks that Next drains a member the caller
 // did not read, and that its sink still gets every raw byte.
 func TestMemberReaderSkipsUnread(t *testing.T) {
-	a, b := gz(t, "first"), gz(t, "second")
+	a, b := gz(t, []byte("first")), gz(t, []byte("second"))
 	m := NewMemberReader(bytes.NewReader(append(append([]byte{}, a...), b...)))
 	var rawA bytes.Buffer
 	if _, err := m.Next(&rawA, 100); err != nil {
