@@ -25,6 +25,7 @@ type lockOptions struct {
 	cacheDir    string
 	parallelism int
 	json        bool
+	mirrors     []string
 }
 
 func newLockCmd() *cobra.Command {
@@ -64,6 +65,8 @@ an upgrade is available. It prints the difference.`,
 	f.BoolVar(&o.upgrade, "upgrade", false, "take the newest versions (of the NAMEs given, or of everything)")
 	f.BoolVar(&o.check, "check", false, "write nothing; exit 1 when the lockfile is not up to date")
 	f.BoolVar(&o.json, "json", false, "with --check, print the difference as JSON")
+	f.StringArrayVar(&o.mirrors, "mirror", nil,
+		"FROM=TO: fetch URLs under FROM from TO instead; the lockfile keeps FROM (repeatable)")
 	addClientFlags(f, &o.cacheDir, &o.parallelism)
 	return cmd
 }
@@ -92,6 +95,14 @@ func runLock(cmd *cobra.Command, o *lockOptions, specPath string, names []string
 	case err != nil:
 		return fmt.Errorf("%w (delete it to lock from scratch)", err)
 	}
+	mirrors := map[string]string{}
+	for _, m := range o.mirrors {
+		from, to, err := lock.ParseMirror(m)
+		if err != nil {
+			return err
+		}
+		mirrors[from] = to
+	}
 	client, closeClient, err := newClient(cmd, o.cacheDir)
 	if err != nil {
 		return err
@@ -103,7 +114,7 @@ func runLock(cmd *cobra.Command, o *lockOptions, specPath string, names []string
 	}
 	l, err := lock.Generate(ctx, lock.GenerateOptions{
 		Spec: s, SpecDir: specDir, Previous: previous, Upgrade: o.upgrade, UpgradeNames: names,
-		Client: client, Parallelism: o.parallelism, Logger: logger(),
+		Client: client, Parallelism: o.parallelism, Mirrors: mirrors, Logger: logger(),
 	})
 	if err != nil {
 		return err

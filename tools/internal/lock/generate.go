@@ -39,8 +39,36 @@ type GenerateOptions struct {
 	// Parallelism bounds concurrent package downloads (0: the client's
 	// default).
 	Parallelism int
+	// Mirrors rewrites URLs for fetching only: a URL starting with a key
+	// is fetched from the value plus the rest of the URL, while the
+	// lockfile keeps the original URL (a corporate mirror, or a local copy
+	// of a repository). The longest matching prefix wins.
+	Mirrors map[string]string
 	// Logger receives warnings and progress; nil discards them.
 	Logger *slog.Logger
+}
+
+// ParseMirror parses a FROM=TO mirror flag into its two URLs.
+func ParseMirror(s string) (from, to string, err error) {
+	from, to, ok := strings.Cut(s, "=")
+	if !ok || from == "" || to == "" {
+		return "", "", fmt.Errorf("mirror %q: write FROM=TO, e.g. https://packages.wolfi.dev/os=file:///srv/wolfi", s)
+	}
+	return strings.TrimRight(from, "/"), strings.TrimRight(to, "/"), nil
+}
+
+// fetchURL applies the mirrors to u.
+func (g *generator) fetchURL(u string) string {
+	best := ""
+	for from := range g.opts.Mirrors {
+		if (u == from || strings.HasPrefix(u, from+"/")) && len(from) > len(best) {
+			best = from
+		}
+	}
+	if best == "" {
+		return u
+	}
+	return g.opts.Mirrors[best] + strings.TrimPrefix(u, best)
 }
 
 // Generate resolves the spec's world for every arch and pins each package
@@ -105,7 +133,7 @@ func (g *generator) loadKeyring(ctx context.Context) error {
 	for _, k := range g.opts.Spec.Keyring {
 		p := k
 		if strings.Contains(k, "://") {
-			res, err := g.opts.Client.Fetch(ctx, repo.Request{URL: k})
+			res, err := g.opts.Client.Fetch(ctx, repo.Request{URL: g.fetchURL(k)})
 			if err != nil {
 				return fmt.Errorf("fetching key: %w", err)
 			}
@@ -236,7 +264,7 @@ func (g *generator) loadIndexes(ctx context.Context, arch string) ([]resolve.Rep
 	var repos []resolve.Repository
 	for i, r := range g.opts.Spec.Repositories {
 		u := repo.IndexURL(r.URL, arch)
-		res, err := g.opts.Client.Fetch(ctx, repo.Request{URL: u, Revalidate: true})
+		res, err := g.opts.Client.Fetch(ctx, repo.Request{URL: g.fetchURL(u), Revalidate: true})
 		if err != nil {
 			return nil, fmt.Errorf("fetching index: %w", err)
 		}
@@ -384,7 +412,7 @@ func (g *generator) reusable(arch, checksum, url string) (Package, bool) {
 func (g *generator) fetch(ctx context.Context, arch string, todo []pending, base map[apk.Checksum]bool) error {
 	reqs := make([]repo.Request, len(todo))
 	for i, t := range todo {
-		reqs[i] = repo.Request{URL: t.url}
+		reqs[i] = repo.Request{URL: g.fetchURL(t.url)}
 	}
 	results, err := g.opts.Client.FetchAll(ctx, reqs, g.opts.Parallelism)
 	if err != nil {
@@ -397,7 +425,7 @@ func (g *generator) fetch(ctx context.Context, arch string, todo []pending, base
 			// The cached copy of this URL may predate a rebuild of the
 			// package under the same version: ask the server again.
 			g.log.Info("cached package does not match its index record; fetching it again", "url", t.url)
-			if res, err = g.opts.Client.Fetch(ctx, repo.Request{URL: t.url, Revalidate: true}); err != nil {
+			if res, err = g.opts.Client.Fetch(ctx, repo.Request{URL: g.fetchURL(t.url), Revalidate: true}); err != nil {
 				return fmt.Errorf("fetching package: %w", err)
 			}
 			pf, err = apk.ReadPackageFile(res.Path, apk.ReadOptions{Name: t.url, ExpectChecksum: t.pkg.Checksum})

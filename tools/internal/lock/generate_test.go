@@ -283,3 +283,32 @@ func TestGenerateRebuiltPackage(t *testing.T) {
 		t.Errorf("diff (-want +got):\n%s", diff)
 	}
 }
+
+// TestGenerateMirror locks through a mirror: the packages come from the
+// mirror, the lockfile names the canonical repository.
+func TestGenerateMirror(t *testing.T) {
+	e := newEnv(t, fixture("1.3.1-r5"))
+	const canonical = "https://apk.example.invalid/os"
+	y := "contents:\n  repositories: [" + canonical + "]\n  keyring: [test.rsa.pub]\n  packages: [zlib]\narchs: [x86_64]\n"
+	s, err := spec.Parse([]byte(y), e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to, err := ParseMirror(canonical + "/=" + e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Generate(context.Background(), GenerateOptions{Spec: s, SpecDir: e.dir, Client: e.client,
+		Mirrors: map[string]string{from: to, "https://apk.example.invalid": "http://127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range l.Packages {
+		if !strings.HasPrefix(p.URL, canonical+"/x86_64/") || p.Repository != canonical {
+			t.Errorf("%s: url %s, repository %s; want the canonical repository", p.Name, p.URL, p.Repository)
+		}
+	}
+	if _, _, err := ParseMirror("no-equals"); err == nil {
+		t.Error("ParseMirror accepted a flag without =")
+	}
+}
