@@ -186,7 +186,8 @@ func (s *Solver) collect() error {
 	for ri, r := range s.repos {
 		for pi, p := range r.Packages {
 			if err := checkPackage(p); err != nil {
-				return fmt.Errorf("building provider index: repository %d record %d: %w", ri, pi, err)
+				return fmt.Errorf("building provider index: repository %d record %d: %w",
+					ri, pi, err)
 			}
 			if !p.Checksum.IsZero() {
 				slot, found := s.sums.find(p.Checksum, recSum)

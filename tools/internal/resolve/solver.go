@@ -27,6 +27,11 @@ func (s *Solver) Solve(req Request) (*Solution, error) {
 
 // prepare loads the installed packages, the world and the solver flags.
 func (s *solve) prepare() error {
+	for i, p := range s.req.Installed {
+		if err := checkPackage(p); err != nil {
+			return fmt.Errorf("resolving world: installed package %d: %w", i, err)
+		}
+	}
 	s.addInstalled()
 	if err := s.prepareWorld(); err != nil {
 		return err
@@ -43,8 +48,8 @@ func (s *solve) addInstalled() {
 	s.extraIDs = map[*apk.Package]int32{}
 	sums := map[apk.Checksum]*apk.Package{}
 	for _, p := range s.req.Installed {
-		if p == nil || checkPackage(p) != nil || s.inIndex(p) {
-			continue // a bad record is reported by prepareWorld
+		if _, dup := s.extraIDs[p]; dup || s.inIndex(p) {
+			continue
 		}
 		if !p.Checksum.IsZero() {
 			if _, ok := sums[p.Checksum]; ok {
@@ -73,9 +78,6 @@ func (s *solve) addInstalled() {
 	// Mark in Request order: the changeset walks installed packages in the
 	// order of the installed database.
 	for _, p := range s.req.Installed {
-		if p == nil || checkPackage(p) != nil {
-			continue
-		}
 		if id, ok := s.ix.lookupChecksum(p.Checksum); ok {
 			s.markInstalled(id, p)
 		} else if id, ok := s.extraIDs[p]; ok {
@@ -152,11 +154,6 @@ func (s *solve) buildOverlays() {
 // the first, §3.1), sorts the world by name as apk-tools does, and checks
 // that every tag names a repository.
 func (s *solve) prepareWorld() error {
-	for i, p := range s.req.Installed {
-		if err := checkPackage(p); err != nil {
-			return fmt.Errorf("resolving world: installed package %d: %w", i, err)
-		}
-	}
 	var world []dep
 	at := map[string]int{}
 	for _, c := range s.req.World {
