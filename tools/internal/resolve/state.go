@@ -168,10 +168,11 @@ type solve struct {
 // csChange is one changeset entry: package ids, -1 for none.
 type csChange struct{ old, new int32 }
 
+// sameNameConflict is a name two chosen providers claim, at least one of
+// them with a version.
 type sameNameConflict struct {
-	name      int32
-	a, b      provider
-	alreadyIn bool
+	name int32
+	a, b provider
 }
 
 func newSolve(ix *Solver, req *Request) *solve {
