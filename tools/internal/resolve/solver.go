@@ -14,6 +14,7 @@ import (
 // itself is malformed (a tag no repository has, say).
 func (s *Solver) Solve(req Request) (*Solution, error) {
 	st := newSolve(s, &req)
+	defer s.putTables(st.tab)
 	if err := st.prepare(); err != nil {
 		return nil, err
 	}
