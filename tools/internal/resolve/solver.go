@@ -48,10 +48,12 @@ func (s *solve) addInstalled() {
 	var extra []*apk.Package
 	s.extraIDs = map[*apk.Package]int32{}
 	sums := map[apk.Checksum]*apk.Package{}
+	seen := map[*apk.Package]bool{}
 	for _, p := range s.req.Installed {
-		if _, dup := s.extraIDs[p]; dup || s.inIndex(p) {
+		if seen[p] || s.inIndex(p) {
 			continue
 		}
+		seen[p] = true
 		if !p.Checksum.IsZero() {
 			if _, ok := sums[p.Checksum]; ok {
 				s.extraIDs[p] = -1 // a duplicate by checksum, resolved below
