@@ -581,3 +581,41 @@ p:so:libc.so.6=6
 		t.Errorf("changes (-want +got):\n%s", diff)
 	}
 }
+
+// TestLastTieBreaks covers the end of compare_providers (§3.3): between
+// two builds of one version, the installed one wins (steps 5 and 8, with
+// and without upgrading), then the lowest repository index (step 11).
+func TestLastTieBreaks(t *testing.T) {
+	first := parseRecords(t, "P:tie\nV:1.0-r0\nT:first build")
+	second := parseRecords(t, "P:tie\nV:1.0-r0\nT:second build")
+	cases := []struct {
+		name      string
+		repos     [][]*apk.Package
+		installed []*apk.Package
+		upgrade   bool
+		want      *apk.Package
+		repo      int
+	}{
+		{"lowest repository", [][]*apk.Package{first, second}, nil, false, first[0], 0},
+		{"lowest repository, swapped", [][]*apk.Package{second, first}, nil, false, second[0], 0},
+		{"installed", [][]*apk.Package{first, second}, second, false, second[0], 1},
+		{"installed when upgrading", [][]*apk.Package{first, second}, second, true, second[0], 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var repos []Repository
+			for _, r := range tc.repos {
+				repos = append(repos, Repository{Packages: r})
+			}
+			sol, err := Solve(repos, Request{World: world(t, "tie"), Installed: tc.installed,
+				Upgrade: tc.upgrade})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := sol.Changes[0]; c.New != tc.want || c.Repository != tc.repo {
+				t.Errorf("chose %s from repository %d, want %s from %d", c.New.Description,
+					c.Repository, tc.want.Description, tc.repo)
+			}
+		})
+	}
+}
