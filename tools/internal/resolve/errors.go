@@ -436,7 +436,8 @@ func (r *report) rejected(w *rejection) (Reason, string) {
 		}
 		return ReasonConflict, "excluded by " + req.String()
 	case rejectDependency:
-		return ReasonDependency, fmt.Sprintf("its dependency %s cannot be met", w.dep.Constraint.String())
+		return ReasonDependency, fmt.Sprintf("its dependency %s cannot be met",
+			w.dep.Constraint.String())
 	case rejectTransitivity:
 		return ReasonConflict, fmt.Sprintf("it does not provide %s, which the other candidates "+
 			"providing %s do", s.nameStr(w.other), s.nameStr(w.name))

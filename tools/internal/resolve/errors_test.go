@@ -35,6 +35,8 @@ func TestErrorText(t *testing.T) {
 		{"dependency_chain", "errors", "top"},
 		{"self_conflict", "errors", "selfconflicting"},
 		{"several", "errors", "nothere app lib>=2 selfconflicting"},
+		{"same_name_dependency", "errors", "libcurl-openssl4 curl-rustls"},
+		{"conflict_version", "errors", "lib-b>=2 lib-c"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,4 +74,26 @@ V:2.0
 P:selfconflicting
 V:1
 p:selfprovided=2 selfprovided=3
+
+P:libcurl-openssl4
+V:8.11.1-r0
+p:so:libcurl.so.4=4
+
+P:libcurl-rustls4
+V:8.11.1-r0
+p:so:libcurl.so.4=4
+
+P:curl-rustls
+V:8.11.1-r0
+D:libcurl-rustls4
+
+P:lib-b
+V:1
+
+P:lib-b
+V:2
+D:!lib-c
+
+P:lib-c
+V:1
 `

@@ -16,8 +16,10 @@ var (
 	fuzzNames    = []string{"a", "b", "c", "d", "e", "f"}
 	fuzzVersions = []string{"1", "1.5", "2", "2.0_rc1", "3-r1"}
 	fuzzProvides = []string{"v", "v=1", "v=2", "so:x=1", "so:x=2", "a=9", "cmd:c", "b=1.5"}
-	fuzzDeps     = []string{"a", "b", "c", "d", "e", "f", "v", "v=1", "v>1", "so:x", "so:x>=2",
-		"a<2", "b~1", "c>=2", "!d", "!e<2", "!v", "cmd:c", "a@t", "f><Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+	// Constraints: plain names three times in four, else the rare forms.
+	fuzzDeps = []string{"a", "b", "c", "d", "e", "f", "v", "so:x", "cmd:c"}
+	fuzzRare = []string{"v=1", "v>1", "so:x>=2", "a<2", "b~1", "c>=2", "!d", "!e<2", "!v",
+		"a@t", "f><Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA="}
 )
 
 // fuzzInput turns bytes into repositories, a world and installed packages.
@@ -42,21 +44,40 @@ func (f *fuzzInput) list(pool []string, max int) string {
 	return strings.Join(out, " ")
 }
 
+// constraint picks a dependency-like constraint.
+func (f *fuzzInput) constraint() string {
+	if f.next(4) == 3 { // not 0: an exhausted input gives plain names
+		return fuzzRare[f.next(len(fuzzRare))]
+	}
+	return fuzzDeps[f.next(len(fuzzDeps))]
+}
+
+func (f *fuzzInput) constraints(max int) string {
+	var out []string
+	for range f.next(max + 1) {
+		out = append(out, f.constraint())
+	}
+	return strings.Join(out, " ")
+}
+
 func (f *fuzzInput) build() ([]Repository, Request) {
 	repos := []Repository{{}, {Tag: "t"}}
 	var all []*apk.Package
-	for i := range 1 + f.next(10) {
+	for i := range 1 + f.next(14) {
+		if i > 0 && len(f.b) == 0 {
+			break
+		}
 		p := &apk.Package{
 			Name:             fuzzNames[f.next(len(fuzzNames))],
 			Version:          fuzzVersions[f.next(len(fuzzVersions))],
-			Depends:          f.list(fuzzDeps, 3),
+			Depends:          f.constraints(3),
 			Provides:         f.list(fuzzProvides, 2),
 			ProviderPriority: uint64(f.next(3)),
 			InstalledSize:    uint64(f.next(2)),
-			NotInstallable:   f.next(8) == 0,
+			NotInstallable:   f.next(16) == 15,
 		}
 		if f.next(4) == 0 {
-			p.InstallIf = f.list(fuzzDeps[:10], 2)
+			p.InstallIf = f.constraints(2)
 		}
 		p.Checksum = apk.SHA1Checksum(sha1Sum(fmt.Sprint(i, p)))
 		r := f.next(3) / 2 // mostly the untagged repository
@@ -68,7 +89,7 @@ func (f *fuzzInput) build() ([]Repository, Request) {
 	}
 	var req Request
 	for range 1 + f.next(3) {
-		c, err := apk.ParseConstraint(fuzzDeps[f.next(len(fuzzDeps))])
+		c, err := apk.ParseConstraint(f.constraint())
 		if err == nil {
 			req.World = append(req.World, c)
 		}
@@ -224,12 +245,12 @@ func checkMet(closure []*apk.Package, c apk.Constraint, who string) error {
 // checkOrder: a provider of d comes before p, unless p is one of the
 // providers' (transitive) dependencies, i.e. they are in a cycle.
 func checkOrder(closure []*apk.Package, pos map[*apk.Package]int, p *apk.Package, d apk.Constraint) error {
-	if d.Conflict {
+	if d.Conflict || d.SatisfiedBy(p) {
 		return nil
 	}
 	var later []*apk.Package
 	for _, q := range closure {
-		if q == p || !d.SatisfiedBy(q) {
+		if !d.SatisfiedBy(q) {
 			continue
 		}
 		if pos[q] < pos[p] {
@@ -237,19 +258,17 @@ func checkOrder(closure []*apk.Package, pos map[*apk.Package]int, p *apk.Package
 		}
 		later = append(later, q)
 	}
-	for _, q := range later {
-		if reaches(closure, q, p) {
-			return nil
-		}
-	}
-	if len(later) == 0 {
-		return nil // p meets its own dependency
+	if len(later) == 0 || slices.ContainsFunc(later, func(q *apk.Package) bool {
+		return reaches(closure, q, p)
+	}) {
+		return nil // unmet is checkMet's to report; or a cycle
 	}
 	return fmt.Errorf("%s is installed before its dependency %s", p.NameVersion(), later[0].NameVersion())
 }
 
 // reaches reports whether the changeset walk goes from package from to
-// package to within the closure: through dependencies, and from a package
+// package to within the closure: through dependencies (conflicts included:
+// apk-tools walks the name of a !name constraint too), and from a package
 // to the install_if packages it triggers, which apk-tools records right
 // after their trigger.
 func reaches(closure []*apk.Package, from, to *apk.Package) bool {
@@ -272,10 +291,12 @@ func reaches(closure []*apk.Package, from, to *apk.Package) bool {
 	return false
 }
 
-// dependsOn reports whether a positive dependency of p is met by q.
+// dependsOn reports whether a dependency of p names a name q provides.
 func dependsOn(p, q *apk.Package) bool {
 	deps, _ := apk.ParseConstraints(p.Depends)
-	return slices.ContainsFunc(deps, func(d apk.Constraint) bool { return !d.Conflict && d.SatisfiedBy(q) })
+	return slices.ContainsFunc(deps, func(d apk.Constraint) bool {
+		return apk.Constraint{Name: d.Name}.SatisfiedBy(q)
+	})
 }
 
 // triggers reports whether p meets a constraint of q's install_if.

@@ -79,7 +79,9 @@ func setField(p *apk.Package, letter byte, v string) error {
 		p.InstallIf = v
 	case 'X': // test-only: an unknown upper-case letter
 		p.NotInstallable = true
-	case 'S', 'T', 'U', 'L', 'o', 'm', 't', 'c':
+	case 'T':
+		p.Description = v
+	case 'S', 'U', 'L', 'o', 'm', 't', 'c':
 	default:
 		return fmt.Errorf("unknown field letter %q", letter)
 	}

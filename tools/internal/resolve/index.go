@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
@@ -30,6 +31,8 @@ type Solver struct {
 	// sums finds a package by checksum, to merge installed packages with
 	// index records (§3.4 step 1).
 	sums sumTable
+	// pool recycles the per-solve state tables.
+	pool sync.Pool
 }
 
 // pkgInfo is one package of the index.
@@ -186,7 +189,8 @@ func (s *Solver) collect() error {
 	for ri, r := range s.repos {
 		for pi, p := range r.Packages {
 			if err := checkPackage(p); err != nil {
-				return fmt.Errorf("building provider index: repository %d record %d: %w", ri, pi, err)
+				return fmt.Errorf("building provider index: repository %d record %d: %w",
+					ri, pi, err)
 			}
 			if !p.Checksum.IsZero() {
 				slot, found := s.sums.find(p.Checksum, recSum)

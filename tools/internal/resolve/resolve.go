@@ -21,6 +21,16 @@ type Repository struct {
 	Packages []*apk.Package
 }
 
+// NewRepository makes a Repository of the records of an index, as
+// apk.ReadIndex returns them; the Repository points into pkgs.
+func NewRepository(tag string, pkgs []apk.Package) Repository {
+	r := Repository{Tag: tag, Packages: make([]*apk.Package, len(pkgs))}
+	for i := range pkgs {
+		r.Packages[i] = &pkgs[i]
+	}
+	return r
+}
+
 // Request is one solve: the world and the installed state it starts from.
 type Request struct {
 	// World holds the requested constraints (the contents of etc/apk/world

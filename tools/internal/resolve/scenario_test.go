@@ -534,3 +534,88 @@ func TestNotInstallable(t *testing.T) {
 			problems: []ProblemKind{ProblemUnmet}},
 	})
 }
+
+// TestInstalledOnly covers installed packages that no repository holds (a
+// local package, or one dropped from the index): they stay selectable,
+// are kept while the world needs them and removed when it does not.
+func TestInstalledOnly(t *testing.T) {
+	repos := []Repository{{Packages: parseRecords(t, baseRepo)}}
+	local := parseRecords(t, `
+P:local-tool
+V:0.1-r0
+D:so:libz.so.1
+p:cmd:local-tool=0.1-r0
+
+P:glibc
+V:2.39-r0
+p:so:libc.so.6=6
+`)
+	s, err := NewSolver(repos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	installed := append(pick(t, repos[0].Packages, "zlib-1.3.1-r5"), local...)
+
+	sol, err := s.Solve(Request{World: world(t, "local-tool"), Installed: installed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The installed glibc 2.39 is kept over the index's 2.40 (§3.4).
+	want := []Change{
+		{Old: local[1], New: local[1], Repository: -1},
+		{Old: installed[0], New: repos[0].Packages[1], Repository: 0},
+		{Old: local[0], New: local[0], Repository: -1},
+	}
+	if diff := cmp.Diff(want, sol.Changes); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+
+	sol, err = s.Solve(Request{World: world(t, "zlib cmd:busybox"), Installed: installed,
+		Upgrade: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLines := []string{"Purging local-tool (0.1-r0)", "Upgrading glibc (2.39-r0 -> 2.40-r4)",
+		"Installing busybox (1.37.0-r0)"}
+	if diff := cmp.Diff(wantLines, changeLines(sol)); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+}
+
+// TestLastTieBreaks covers the end of compare_providers (§3.3): between
+// two builds of one version, the installed one wins (steps 5 and 8, with
+// and without upgrading), then the lowest repository index (step 11).
+func TestLastTieBreaks(t *testing.T) {
+	first := parseRecords(t, "P:tie\nV:1.0-r0\nT:first build")
+	second := parseRecords(t, "P:tie\nV:1.0-r0\nT:second build")
+	cases := []struct {
+		name      string
+		repos     [][]*apk.Package
+		installed []*apk.Package
+		upgrade   bool
+		want      *apk.Package
+		repo      int
+	}{
+		{"lowest repository", [][]*apk.Package{first, second}, nil, false, first[0], 0},
+		{"lowest repository, swapped", [][]*apk.Package{second, first}, nil, false, second[0], 0},
+		{"installed", [][]*apk.Package{first, second}, second, false, second[0], 1},
+		{"installed when upgrading", [][]*apk.Package{first, second}, second, true, second[0], 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var repos []Repository
+			for _, r := range tc.repos {
+				repos = append(repos, Repository{Packages: r})
+			}
+			sol, err := Solve(repos, Request{World: world(t, "tie"), Installed: tc.installed,
+				Upgrade: tc.upgrade})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := sol.Changes[0]; c.New != tc.want || c.Repository != tc.repo {
+				t.Errorf("chose %s from repository %d, want %s from %d", c.New.Description,
+					c.Repository, tc.want.Description, tc.repo)
+			}
+		})
+	}
+}

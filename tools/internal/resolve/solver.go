@@ -14,6 +14,7 @@ import (
 // itself is malformed (a tag no repository has, say).
 func (s *Solver) Solve(req Request) (*Solution, error) {
 	st := newSolve(s, &req)
+	defer s.putTables(st.tab)
 	if err := st.prepare(); err != nil {
 		return nil, err
 	}
@@ -27,6 +28,11 @@ func (s *Solver) Solve(req Request) (*Solution, error) {
 
 // prepare loads the installed packages, the world and the solver flags.
 func (s *solve) prepare() error {
+	for i, p := range s.req.Installed {
+		if err := checkPackage(p); err != nil {
+			return fmt.Errorf("resolving world: installed package %d: %w", i, err)
+		}
+	}
 	s.addInstalled()
 	if err := s.prepareWorld(); err != nil {
 		return err
@@ -42,10 +48,12 @@ func (s *solve) addInstalled() {
 	var extra []*apk.Package
 	s.extraIDs = map[*apk.Package]int32{}
 	sums := map[apk.Checksum]*apk.Package{}
+	seen := map[*apk.Package]bool{}
 	for _, p := range s.req.Installed {
-		if p == nil || checkPackage(p) != nil || s.inIndex(p) {
-			continue // a bad record is reported by prepareWorld
+		if seen[p] || s.inIndex(p) {
+			continue
 		}
+		seen[p] = true
 		if !p.Checksum.IsZero() {
 			if _, ok := sums[p.Checksum]; ok {
 				s.extraIDs[p] = -1 // a duplicate by checksum, resolved below
@@ -73,9 +81,6 @@ func (s *solve) addInstalled() {
 	// Mark in Request order: the changeset walks installed packages in the
 	// order of the installed database.
 	for _, p := range s.req.Installed {
-		if p == nil || checkPackage(p) != nil {
-			continue
-		}
 		if id, ok := s.ix.lookupChecksum(p.Checksum); ok {
 			s.markInstalled(id, p)
 		} else if id, ok := s.extraIDs[p]; ok {
@@ -152,11 +157,6 @@ func (s *solve) buildOverlays() {
 // the first, §3.1), sorts the world by name as apk-tools does, and checks
 // that every tag names a repository.
 func (s *solve) prepareWorld() error {
-	for i, p := range s.req.Installed {
-		if err := checkPackage(p); err != nil {
-			return fmt.Errorf("resolving world: installed package %d: %w", i, err)
-		}
-	}
 	var world []dep
 	at := map[string]int{}
 	for _, c := range s.req.World {

@@ -141,8 +141,13 @@ type solve struct {
 	overlay     map[int32][]provider
 	riifOverlay map[int32][]int32
 
-	pkgSt  map[int32]*pkgState
-	nameSt map[int32]*nameState
+	// tab holds the states of index packages and names; extra ones (ids
+	// past the index) live in the maps.
+	tab         *tables
+	pkgSlab     []pkgState
+	nameSlab    []nameState
+	extraPkgSt  map[int32]*pkgState
+	extraNameSt map[int32]*nameState
 
 	world     []dep
 	installed []int32 // installed package ids, in Request order
@@ -168,10 +173,11 @@ type solve struct {
 // csChange is one changeset entry: package ids, -1 for none.
 type csChange struct{ old, new int32 }
 
+// sameNameConflict is a name two chosen providers claim, at least one of
+// them with a version.
 type sameNameConflict struct {
-	name      int32
-	a, b      provider
-	alreadyIn bool
+	name int32
+	a, b provider
 }
 
 func newSolve(ix *Solver, req *Request) *solve {
@@ -181,8 +187,9 @@ func newSolve(ix *Solver, req *Request) *solve {
 		extraNameIDs: map[string]int32{},
 		overlay:      map[int32][]provider{},
 		riifOverlay:  map[int32][]int32{},
-		pkgSt:        make(map[int32]*pkgState, 256),
-		nameSt:       make(map[int32]*nameState, 256),
+		tab:          ix.getTables(),
+		extraPkgSt:   map[int32]*pkgState{},
+		extraNameSt:  map[int32]*nameState{},
 	}
 }
 
@@ -198,22 +205,92 @@ func (s *solve) pkg(id int32) *apk.Package { return s.info(id).pkg }
 
 // ps returns the state of package id, creating it.
 func (s *solve) ps(id int32) *pkgState {
-	st := s.pkgSt[id]
+	if int(id) < len(s.tab.pkgs) {
+		if st := s.tab.pkgs[id]; st != nil {
+			return st
+		}
+		st := s.newPkgState()
+		s.tab.pkgs[id] = st
+		s.tab.touchedPkgs = append(s.tab.touchedPkgs, id)
+		return st
+	}
+	st := s.extraPkgSt[id]
 	if st == nil {
-		st = &pkgState{}
-		s.pkgSt[id] = st
+		st = s.newPkgState()
+		s.extraPkgSt[id] = st
 	}
 	return st
 }
 
 // ns returns the state of name id, creating it.
 func (s *solve) ns(id int32) *nameState {
-	st := s.nameSt[id]
+	if int(id) < len(s.tab.names) {
+		if st := s.tab.names[id]; st != nil {
+			return st
+		}
+		st := s.newNameState()
+		s.tab.names[id] = st
+		s.tab.touchedNames = append(s.tab.touchedNames, id)
+		return st
+	}
+	st := s.extraNameSt[id]
 	if st == nil {
-		st = &nameState{chosen: noProvider, installedPkg: -1, installedName: -1}
-		s.nameSt[id] = st
+		st = s.newNameState()
+		s.extraNameSt[id] = st
 	}
 	return st
+}
+
+// slabSize is how many states are allocated at once.
+const slabSize = 128
+
+func (s *solve) newPkgState() *pkgState {
+	if len(s.pkgSlab) == 0 {
+		s.pkgSlab = make([]pkgState, slabSize)
+	}
+	st := &s.pkgSlab[0]
+	s.pkgSlab = s.pkgSlab[1:]
+	return st
+}
+
+func (s *solve) newNameState() *nameState {
+	if len(s.nameSlab) == 0 {
+		s.nameSlab = make([]nameState, slabSize)
+	}
+	st := &s.nameSlab[0]
+	s.nameSlab = s.nameSlab[1:]
+	*st = nameState{chosen: noProvider, installedPkg: -1, installedName: -1}
+	return st
+}
+
+// tables index the states of one solve by package and name id. A slice
+// lookup is much cheaper than a map on the hot paths of discovery, and the
+// tables are pooled so that a solve does not clear a table the size of the
+// index: it only resets the entries it touched.
+type tables struct {
+	pkgs         []*pkgState
+	names        []*nameState
+	touchedPkgs  []int32
+	touchedNames []int32
+}
+
+func (s *Solver) getTables() *tables {
+	if t, ok := s.pool.Get().(*tables); ok {
+		return t
+	}
+	return &tables{pkgs: make([]*pkgState, len(s.pkgs)), names: make([]*nameState, len(s.names))}
+}
+
+// putTables resets and returns the tables of a finished solve.
+func (s *Solver) putTables(t *tables) {
+	for _, id := range t.touchedPkgs {
+		t.pkgs[id] = nil
+	}
+	for _, id := range t.touchedNames {
+		t.names[id] = nil
+	}
+	t.touchedPkgs, t.touchedNames = t.touchedPkgs[:0], t.touchedNames[:0]
+	s.pool.Put(t)
 }
 
 // nameInfo returns the index data of name id.
