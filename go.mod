@@ -4,6 +4,8 @@ go 1.25.0
 
 require (
 	github.com/google/go-cmp v0.7.0
+	github.com/klauspost/compress v1.18.7
+	github.com/klauspost/pgzip v1.2.6
 	github.com/spf13/cobra v1.10.2
 	go.yaml.in/yaml/v3 v3.0.4
 	golang.org/x/term v0.38.0
