@@ -137,6 +137,117 @@ func listing(es []tarEntry) []byte {
 	return b.Bytes()
 }
 
-var _ = errors.New
-var _ = os.Remove
-var _ = filepath.Join
+// TestHostile builds closures that must be refused, and checks that the
+// error says what is wrong and that no output appears.
+func TestHostile(t *testing.T) {
+	var (
+		entryErr    *apk.EntryError
+		escapeErr   *EscapeError
+		conflictErr *ConflictError
+		deviceErr   *DeviceError
+	)
+	tests := []struct {
+		name   string
+		specs  []pkgSpec
+		target any
+		msg    string
+	}{
+		{"traversal", []pkgSpec{pkg("a", dir("etc"), file("etc/../../x", "x"))},
+			&entryErr, "path traversal"},
+		{"absolute", []pkgSpec{pkg("a", file("/etc/passwd", "x"))}, &entryErr, "absolute path"},
+		{"symlink escape", []pkgSpec{pkg("a", symlink("escape", "../../..")),
+			pkg("b", dir("escape"), file("escape/x", "x"))}, &escapeErr,
+			"package b-1.0-r0 writes escape through symlink escape -> ../../.., which leaves the root"},
+		{"nested symlink escape", []pkgSpec{pkg("a", dir("usr"), symlink("usr/up", "../../x")),
+			pkg("b", dir("usr"), dir("usr/up"), file("usr/up/f", "x"))}, &escapeErr,
+			"leaves the root"},
+		{"hard link outside the package", []pkgSpec{pkg("a", dir("usr"), file("usr/a", "a")),
+			pkg("b", dir("usr"), fileSpec{path: "usr/b", typ: tar.TypeLink, link: "usr/a"})},
+			&entryErr, "hard link"},
+		{"hard link traversal", []pkgSpec{pkg("a", dir("usr"),
+			fileSpec{path: "usr/b", typ: tar.TypeLink, link: "../etc/shadow"})},
+			&entryErr, "hard link"},
+		{"duplicate path", []pkgSpec{pkg("a", dir("usr"), file("usr/x", "a")),
+			pkg("b", dir("usr"), file("usr/x", "b"))}, &conflictErr,
+			"package b-1.0-r0 ships usr/x, which a-1.0-r0 already installed"},
+		{"duplicate through usr-merge", []pkgSpec{pkg("a", dir("usr"), dir("usr/lib"),
+			file("usr/lib/x", "a"), symlink("lib", "usr/lib")), pkg("b", dir("lib"), file("lib/x", "b"))},
+			&conflictErr, "package b-1.0-r0 ships lib/x (usr/lib/x in the root)"},
+		{"directory over file", []pkgSpec{pkg("a", file("x", "a")), pkg("b", dir("x"))},
+			&conflictErr, "a file is not replaced by a directory"},
+		{"file over directory", []pkgSpec{pkg("a", dir("x"), file("x/y", "a")), pkg("b", file("x", "b"))},
+			&conflictErr, "a directory is not replaced by a file"},
+		{"device", []pkgSpec{pkg("a", dir("dev"),
+			fileSpec{path: "dev/null", typ: tar.TypeChar, mode: 0o666})}, &deviceErr,
+			"package a-1.0-r0 ships device node dev/null"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, d := fixture(t, tt.specs...)
+			out := filepath.Join(t.TempDir(), "layer.tar")
+			_, err := build(t, l, d, func(o *Options) { o.Output = out })
+			if err == nil {
+				t.Fatal("Build succeeded")
+			}
+			if !errors.As(err, tt.target) {
+				t.Errorf("error %v is not a %T", err, tt.target)
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error %q does not say %q", err, tt.msg)
+			}
+			if _, serr := os.Stat(out); !errors.Is(serr, os.ErrNotExist) {
+				t.Errorf("output exists after a failed build: %v", serr)
+			}
+		})
+	}
+}
+
+// TestOverwrite checks apk-tools 2.14's rules for two packages shipping one
+// path: same origin or replaces overwrite, a replaces on the other side
+// keeps the first file, replaces_priority breaks a mutual replaces.
+func TestOverwrite(t *testing.T) {
+	with := func(s pkgSpec, f func(*apk.Package)) pkgSpec { f(&s.info); return s }
+	a := pkg("a", dir("usr"), file("usr/x", "from a"))
+	b := pkg("b", dir("usr"), file("usr/x", "from b"))
+	tests := []struct {
+		name  string
+		a, b  pkgSpec
+		want  string // content of usr/x
+		owner string // the installed database record listing usr/x
+	}{
+		{"same origin", a, with(b, func(p *apk.Package) { p.Origin = "a" }), "from b", "b"},
+		{"b replaces a", a, with(b, func(p *apk.Package) { p.Replaces = "a" }), "from b", "b"},
+		{"b replaces a's version", a, with(b, func(p *apk.Package) { p.Replaces = "a<2" }),
+			"from b", "b"},
+		{"a replaces b", with(a, func(p *apk.Package) { p.Replaces = "b" }), b, "from a", "a"},
+		{"both, b higher", with(a, func(p *apk.Package) { p.Replaces = "b"; p.ReplacesPriority = 1 }),
+			with(b, func(p *apk.Package) { p.Replaces = "a"; p.ReplacesPriority = 2 }), "from b", "b"},
+		{"both, a higher", with(a, func(p *apk.Package) { p.Replaces = "b"; p.ReplacesPriority = 3 }),
+			with(b, func(p *apk.Package) { p.Replaces = "a"; p.ReplacesPriority = 2 }), "from a", "a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.b.info.Depends = "a" // b installs after a
+			l, d := fixture(t, tt.a, tt.b)
+			r := mustBuild(t, l, d, nil)
+			m := entryMap(readTar(t, r.Layers[0].Path))
+			if got := m["usr/x"].Data; got != tt.want {
+				t.Errorf("usr/x holds %q, want %q", got, tt.want)
+			}
+			db := readDB(t, m["lib/apk/db/installed"].Data)
+			var owners []string
+			for _, p := range db.Packages {
+				for _, dir := range p.Dirs {
+					for _, f := range dir.Files {
+						if dir.Path == "usr" && f.Name == "x" {
+							owners = append(owners, p.Name)
+						}
+					}
+				}
+			}
+			if diff := cmp.Diff([]string{tt.owner}, owners); diff != "" {
+				t.Errorf("records listing usr/x (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -263,8 +263,12 @@ func (m *merger) applyDir(ip *installed, parent *node, base string, e *entry) er
 			owner: generated}
 		parent.children[base] = n
 	case n.typ == tar.TypeSymlink:
-		target := m.t.follow(n.path())
-		if target == nil || target.typ != tar.TypeDir {
+		if _, err := m.t.resolveDir(e.path, false); err != nil {
+			var esc *EscapeError
+			if errors.As(err, &esc) {
+				esc.Package, esc.Path = ip.info.NameVersion(), e.path
+				return esc
+			}
 			return &ConflictError{Path: n.path(), Package: ip.info.NameVersion(),
 				Shipped: e.path, Owner: m.ownerName(n),
 				Reason: "it is a symlink there that does not lead to a directory"}
