@@ -27,10 +27,10 @@ const (
 // names grouped by origin (foo, foo-dev, libfoo, py3-foo…), ten versions
 // each, melange-style depends (so:, name>=ver, plain names) and provides
 // (so:lib.so.N=N, cmd:name=ver, pc:name=ver).
-func genSyntheticPackages() []Package {
+func genSyntheticPackages(names int) []Package {
 	g := &synthGen{rng: rand.New(rand.NewPCG(20240601, 1))}
-	g.makeNames()
-	pkgs := make([]Package, 0, synthNames*synthVersions)
+	g.makeNames(names)
+	pkgs := make([]Package, 0, names*synthVersions)
 	for _, o := range g.origins {
 		for v := range synthVersions {
 			ver := o.versions[v]
@@ -95,11 +95,11 @@ func (g *synthGen) hex(n int) string {
 	return fmt.Sprintf("%x", b)
 }
 
-// makeNames draws origins until there are synthNames package names.
-func (g *synthGen) makeNames() {
+// makeNames draws origins until there are n package names.
+func (g *synthGen) makeNames(n int) {
 	seen := map[string]bool{}
 	suffixes := []string{"", "-dev", "-doc", "lib", "py3-", "-compat", "-utils"}
-	for len(g.names) < synthNames {
+	for len(g.names) < n {
 		var base string
 		for n := 2 + g.rng.IntN(3); n > 0; n-- {
 			base += synthSyllables[g.rng.IntN(len(synthSyllables))]
@@ -116,7 +116,7 @@ func (g *synthGen) makeNames() {
 			case "py3-":
 				name = "py3-" + base
 			}
-			if i > 0 && (seen[name] || len(g.names) >= synthNames) {
+			if i > 0 && (seen[name] || len(g.names) >= n) {
 				continue
 			}
 			seen[name] = true
@@ -250,7 +250,7 @@ func syntheticIndexPath(tb testing.TB) string {
 	key, _ := benchKey(tb)
 	var buf bytes.Buffer
 	opts := WriteIndexOptions{Keys: []*SigningKey{key}}
-	if err := WriteIndex(&buf, genSyntheticPackages(), opts); err != nil {
+	if err := WriteIndex(&buf, genSyntheticPackages(synthNames), opts); err != nil {
 		tb.Fatal(err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

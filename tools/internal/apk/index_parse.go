@@ -8,12 +8,14 @@ import (
 	"unsafe"
 )
 
-// Limits of the APKINDEX text parser. A record (all of its lines) must fit
-// in DefaultIndexMaxRecordSize: Alpine's longest line (coq's provides, §2.2)
-// is 72 KB, so 16 MiB leaves two orders of magnitude of headroom while still
-// bounding the memory one hostile record can take.
+// Default limits of the index reader. They bound the memory hostile input
+// can take before its signature is checked (a record costs about 300 bytes
+// of Package plus its text), with room to grow: Wolfi's index holds about
+// 200,000 records in 94 MB. A record (all of its lines) may take 16 MiB:
+// Alpine's longest line (coq's provides, §2.2) is 72 KB.
 const (
-	DefaultIndexMaxSize       = 1 << 30 // decompressed bytes of the whole index
+	DefaultIndexMaxSize       = 512 << 20 // decompressed bytes of the whole index
+	DefaultIndexMaxRecords    = 2_000_000
 	DefaultIndexMaxRecordSize = 16 << 20
 )
 
@@ -26,6 +28,7 @@ type IndexError struct {
 	Err     error
 }
 
+// Error says where the text is malformed and how.
 func (e *IndexError) Error() string {
 	if e.Package != "" {
 		return fmt.Sprintf("APKINDEX line %d (record %d, package %s): %v",
@@ -34,12 +37,14 @@ func (e *IndexError) Error() string {
 	return fmt.Sprintf("APKINDEX line %d (record %d): %v", e.Line, e.Record, e.Err)
 }
 
+// Unwrap returns the underlying error, such as ErrTooLarge.
 func (e *IndexError) Unwrap() error { return e.Err }
 
 // indexLimits bounds what the parser accepts; chunkSize is a knob for tests
 // that force records across chunk boundaries.
 type indexLimits struct {
 	maxSize       int64
+	maxRecords    int
 	maxRecordSize int
 	chunkSize     int
 }
@@ -47,6 +52,7 @@ type indexLimits struct {
 func defaultIndexLimits() indexLimits {
 	return indexLimits{
 		maxSize:       DefaultIndexMaxSize,
+		maxRecords:    DefaultIndexMaxRecords,
 		maxRecordSize: DefaultIndexMaxRecordSize,
 		chunkSize:     indexChunkSize,
 	}
@@ -99,19 +105,19 @@ type indexParser struct {
 	sizeHint int64
 	sized    bool
 
-	maxRecordSize int
-	recordStart   int64 // text offset of the current record's first line
+	lim         indexLimits
+	recordStart int64 // text offset of the current record's first line
 
 	arena  stringArena
 	prev   [numSlots]string
 	intern map[string]string
 }
 
-func newIndexParser(sizeHint int64, maxRecordSize int) *indexParser {
+func newIndexParser(sizeHint int64, lim indexLimits) *indexParser {
 	return &indexParser{
-		sizeHint:      sizeHint,
-		maxRecordSize: maxRecordSize,
-		intern:        make(map[string]string, 1024),
+		sizeHint: min(sizeHint, lim.maxSize),
+		lim:      lim,
+		intern:   make(map[string]string, 1024),
 	}
 }
 
@@ -136,10 +142,15 @@ func (p *indexParser) parse(chunk []byte) error {
 			continue
 		}
 		if p.cur == nil {
+			if p.records == p.lim.maxRecords {
+				return &IndexError{Line: p.line, Record: p.records + 1,
+					Err: fmt.Errorf("more than %d records: %w", p.lim.maxRecords, ErrTooLarge)}
+			}
 			p.startRecord(base + int64(start))
 		}
-		if base+int64(off)-p.recordStart > int64(p.maxRecordSize) {
-			return p.errorf(p.cur, "record is longer than %d bytes: %w", p.maxRecordSize, ErrTooLarge)
+		if base+int64(off)-p.recordStart > int64(p.lim.maxRecordSize) {
+			return p.errorf(p.cur, "record is longer than %d bytes: %w",
+				p.lim.maxRecordSize, ErrTooLarge)
 		}
 		if err := p.field(line); err != nil {
 			return err
@@ -158,15 +169,16 @@ func (p *indexParser) startRecord(offset int64) {
 
 // size gives pkgs its final capacity once the first chunk has shown how
 // long a record is: appending 200,000 packages would otherwise copy the
-// slice repeatedly and leave the old copies as garbage.
+// slice repeatedly and leave the old copies as garbage. The estimate
+// leaves a margin, which costs address space but no memory: pages of the
+// slice that are never written are never backed.
 func (p *indexParser) size() {
 	if p.sized || p.sizeHint <= 0 || len(p.pkgs) == 0 {
 		return
 	}
 	p.sized = true
 	perRecord := float64(p.textRead) / float64(len(p.pkgs))
-	// A record is at least "P:x\nV:1\n\n"; never reserve more than that allows.
-	est := min(float64(p.sizeHint)/perRecord*1.03+16, float64(p.sizeHint/9+1))
+	est := min(float64(p.sizeHint)/perRecord*1.08+16, float64(p.lim.maxRecords))
 	if int(est) <= cap(p.pkgs) {
 		return
 	}

@@ -109,13 +109,15 @@ func TestParseIndexTextErrors(t *testing.T) {
 		msg  string
 	}{
 		{name: "line without colon", text: "P:a\nV:1\n\nP:b\nversion 2\n",
-			want: &IndexError{Line: 5, Record: 2, Package: "b"}, msg: `want a field line X:value, got "version 2"`},
+			want: &IndexError{Line: 5, Record: 2, Package: "b"},
+			msg:  `want a field line X:value, got "version 2"`},
 		{name: "colon not second", text: "P:a\nVV:1\n",
 			want: &IndexError{Line: 2, Record: 1, Package: "a"}, msg: "want a field line"},
 		{name: "single character line", text: "P:a\nV\n",
 			want: &IndexError{Line: 2, Record: 1, Package: "a"}, msg: "want a field line"},
 		{name: "bad size", text: "P:a\nV:1\nS:12a\n",
-			want: &IndexError{Line: 3, Record: 1, Package: "a"}, msg: `parsing S: "12a" is not a decimal number`},
+			want: &IndexError{Line: 3, Record: 1, Package: "a"},
+			msg:  `parsing S: "12a" is not a decimal number`},
 		{name: "negative installed size", text: "P:a\nV:1\nI:-1\n",
 			want: &IndexError{Line: 3, Record: 1, Package: "a"}, msg: "parsing I:"},
 		{name: "empty build time", text: "P:a\nV:1\nt:\n",

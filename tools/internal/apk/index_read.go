@@ -35,13 +35,17 @@ var ErrUnsigned = errors.New("index is not signed (UNTRUSTED); " +
 // accepts all of these, as apk --allow-untrusted does; Index.SignedBy then
 // says whether a key verified the index after all.
 type IndexOptions struct {
-	Keyring        *Keyring
+	// Keyring holds the trusted keys (the repository's /etc/apk/keys).
+	Keyring *Keyring
+	// AllowUntrusted accepts an index no key of Keyring verifies.
 	AllowUntrusted bool
 
-	// MaxSize bounds the decompressed size of the index (its tar stream);
-	// 0 means DefaultIndexMaxSize. MaxRecordSize bounds one APKINDEX
-	// record; 0 means DefaultIndexMaxRecordSize.
+	// MaxSize bounds the decompressed size of the index (its tar stream),
+	// MaxRecords the number of APKINDEX records and MaxRecordSize the size
+	// of one; 0 means DefaultIndexMaxSize, DefaultIndexMaxRecords and
+	// DefaultIndexMaxRecordSize.
 	MaxSize       int64
+	MaxRecords    int
 	MaxRecordSize int
 }
 
@@ -74,14 +78,7 @@ func ReadIndex(r io.Reader, opts IndexOptions) (*Index, error) {
 		return nil, errors.New("reading index: no keyring given; " +
 			"pass the repository's keys, or allow untrusted indexes")
 	}
-	lim := defaultIndexLimits()
-	if opts.MaxSize > 0 {
-		lim.maxSize = opts.MaxSize
-	}
-	if opts.MaxRecordSize > 0 {
-		lim.maxRecordSize = opts.MaxRecordSize
-	}
-	idx, digester, err := readIndexMembers(r, lim)
+	idx, digester, err := readIndexMembers(r, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -91,16 +88,44 @@ func ReadIndex(r io.Reader, opts IndexOptions) (*Index, error) {
 	return idx, nil
 }
 
-// verify checks the signatures against the digests of the signed bytes.
-func (idx *Index) verify(opts IndexOptions, d *Digester) error {
-	if len(idx.Signatures) == 0 {
-		if opts.AllowUntrusted {
-			return nil
-		}
+func (opts IndexOptions) limits() indexLimits {
+	lim := defaultIndexLimits()
+	if opts.MaxSize > 0 {
+		lim.maxSize = opts.MaxSize
+	}
+	if opts.MaxRecords > 0 {
+		lim.maxRecords = opts.MaxRecords
+	}
+	if opts.MaxRecordSize > 0 {
+		lim.maxRecordSize = opts.MaxRecordSize
+	}
+	return lim
+}
+
+// checkSigners fails early, before the index text is read, when no
+// signature can make the index trusted: it is unsigned, or signed only by
+// keys that are not in the keyring.
+func (opts IndexOptions) checkSigners(sigs []Signature) error {
+	if opts.AllowUntrusted {
+		return nil
+	}
+	if len(sigs) == 0 {
 		return fmt.Errorf("verifying index: %w", ErrUnsigned)
 	}
-	if opts.Keyring == nil {
-		return nil // AllowUntrusted without keys: nothing to check against
+	for _, s := range sigs {
+		if _, ok := s.Alg.hash(); ok && opts.Keyring.keys[s.KeyName] != nil {
+			return nil
+		}
+	}
+	// No key to check against: Verify only lists why each is unusable.
+	_, err := opts.Keyring.Verify(sigs, NewDigester(sigs))
+	return fmt.Errorf("verifying index signature: %w", err)
+}
+
+// verify checks the signatures against the digests of the signed bytes.
+func (idx *Index) verify(opts IndexOptions, d *Digester) error {
+	if len(idx.Signatures) == 0 || opts.Keyring == nil {
+		return nil // allowed by checkSigners: AllowUntrusted is set
 	}
 	signer, err := opts.Keyring.Verify(idx.Signatures, d)
 	if err != nil {
@@ -116,7 +141,8 @@ func (idx *Index) verify(opts IndexOptions, d *Digester) error {
 // readIndexMembers splits the signature member from the rest and reads the
 // index tar. The digester holds the digests of every raw byte after the
 // signature member (nil for an unsigned index).
-func readIndexMembers(r io.Reader, lim indexLimits) (*Index, *Digester, error) {
+func readIndexMembers(r io.Reader, opts IndexOptions) (*Index, *Digester, error) {
+	lim := opts.limits()
 	chain := &memberChain{mr: NewMemberReader(r), left: lim.maxSize, single: true}
 	tr := tar.NewReader(chain)
 	hdr, err := tr.Next()
@@ -127,6 +153,9 @@ func readIndexMembers(r io.Reader, lim indexLimits) (*Index, *Digester, error) {
 	var digester *Digester
 	if strings.HasPrefix(hdr.Name, signPrefix) {
 		if idx.Signatures, err = readSignatures(tr, hdr); err != nil {
+			return nil, nil, err
+		}
+		if err := opts.checkSigners(idx.Signatures); err != nil {
 			return nil, nil, err
 		}
 		// Signed bytes = every raw byte after member 0 (§2.1), hashed as
@@ -140,6 +169,9 @@ func readIndexMembers(r io.Reader, lim indexLimits) (*Index, *Digester, error) {
 		}
 	} else {
 		// Unsigned: member 0 already is the index tar (as apk index writes it).
+		if err := opts.checkSigners(nil); err != nil {
+			return nil, nil, err
+		}
 		chain.single = false
 	}
 	if err := idx.readEntries(tr, hdr, lim); err != nil {

@@ -33,7 +33,7 @@ const asyncMinChunks = 4
 // halves of the work overlap on two cores.
 func parseIndexRecords(src io.Reader, sizeHint int64, lim indexLimits) ([]Package, error) {
 	s := &recordSplitter{src: src, lim: lim}
-	p := newIndexParser(sizeHint, lim.maxRecordSize)
+	p := newIndexParser(sizeHint, lim)
 	var err error
 	if sizeHint >= int64(asyncMinChunks*lim.chunkSize) {
 		err = parseAsync(s, p)
@@ -205,7 +205,8 @@ func (s *recordSplitter) fill(p []byte) (int, error) {
 		n += m
 		s.read += int64(m)
 		if s.read > s.lim.maxSize {
-			return n, fmt.Errorf("reading APKINDEX: larger than %d bytes: %w", s.lim.maxSize, ErrTooLarge)
+			return n, fmt.Errorf("reading APKINDEX: larger than %d bytes: %w",
+				s.lim.maxSize, ErrTooLarge)
 		}
 		if err != nil {
 			return n, err

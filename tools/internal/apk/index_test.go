@@ -290,6 +290,12 @@ func TestReadIndexRejects(t *testing.T) {
 	tampered := bytes.Clone(alpine)
 	tampered[member0End(t, alpine)+4] ^= 1
 
+	// Signed by a key the keyring lacks, with broken text: the signature
+	// is refused before the text is read.
+	testKey, _ := benchKey(t)
+	unknownSigner := buildIndex(t, testKey, nil,
+		[][]tarFile{{{"APKINDEX", []byte("broken")}, endOfArchive}})
+
 	var sigErr *SignatureError
 	tests := []struct {
 		name    string
@@ -301,6 +307,8 @@ func TestReadIndexRejects(t *testing.T) {
 	}{
 		{name: "wrong key", data: alpine, opts: IndexOptions{Keyring: rsa256Keys},
 			want: "UNTRUSTED", sigFail: true},
+		{name: "unknown key, broken text", data: unknownSigner, opts: IndexOptions{Keyring: alpineKeys},
+			want: "key index-test.rsa.pub not in keyring (UNTRUSTED)", sigFail: true},
 		{name: "modified byte after member 0", data: tampered, opts: IndexOptions{Keyring: alpineKeys},
 			want: "does not verify", sigFail: true},
 		{name: "no keyring", data: alpine, want: "no keyring"},
@@ -313,6 +321,9 @@ func TestReadIndexRejects(t *testing.T) {
 			opts: IndexOptions{Keyring: alpineKeys}, want: "gzip"},
 		{name: "too large", data: alpine, opts: IndexOptions{Keyring: alpineKeys, MaxSize: 1 << 20},
 			want: "exceeds size limit", target: ErrTooLarge},
+		{name: "too many records", data: alpine,
+			opts: IndexOptions{Keyring: alpineKeys, MaxRecords: 4928},
+			want: "APKINDEX line 75739 (record 4929): more than 4928 records", target: ErrTooLarge},
 		{name: "record too large", data: alpine,
 			opts: IndexOptions{Keyring: alpineKeys, MaxRecordSize: 1000},
 			want: "record is longer than 1000 bytes", target: ErrTooLarge},
@@ -486,4 +497,25 @@ func tarFragment(t *testing.T, files []tarFile) []byte {
 		}
 	}
 	return buf.Bytes()
+}
+
+// TestReadIndexLarge reads an index large enough that decompression and
+// parsing run on two goroutines (the real indexes are read on one).
+func TestReadIndexLarge(t *testing.T) {
+	key, kr := benchKey(t)
+	pkgs := genSyntheticPackages(1000)
+	var buf bytes.Buffer
+	if err := WriteIndex(&buf, pkgs, WriteIndexOptions{Keys: []*SigningKey{key}}); err != nil {
+		t.Fatal(err)
+	}
+	if text := tarEntry(t, buf.Bytes(), "APKINDEX"); len(text) < asyncMinChunks*indexChunkSize {
+		t.Fatalf("APKINDEX of %d bytes is read on one goroutine", len(text))
+	}
+	idx, err := ReadIndex(bytes.NewReader(buf.Bytes()), IndexOptions{Keyring: kr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sortedPackages(pkgs), idx.Packages); diff != "" {
+		t.Errorf("records read back (-want +got):\n%s", diff)
+	}
 }

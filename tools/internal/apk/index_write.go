@@ -44,7 +44,9 @@ type WriteIndexOptions struct {
 //
 // Fields an index does not carry (Replaces, ReplacesPriority, Triggers,
 // DataHash) are not written; neither is NotInstallable, whose cause (an
-// unknown field) is not kept.
+// unknown field) is not kept. The tar and its gzip member are built in
+// memory, since the signatures over the member precede it; nothing is
+// written to w when a package is invalid.
 func WriteIndex(w io.Writer, packages []Package, opts WriteIndexOptions) error {
 	order, err := indexOrder(packages)
 	if err != nil {

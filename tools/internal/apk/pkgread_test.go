@@ -386,19 +386,19 @@ func indexRecord(t *testing.T, index, key []string, name string) map[string]stri
 	return nil
 }
 
-type tarFile struct {
+type untarEntry struct {
 	name, body string
 	typ        byte
 }
 
 // untar reads gzip members as one multistream and one tar stream.
-func untar(t *testing.T, gz []byte) []tarFile {
+func untar(t *testing.T, gz []byte) []untarEntry {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []tarFile
+	var out []untarEntry
 	tr := tar.NewReader(zr)
 	for {
 		hdr, err := tr.Next()
@@ -412,7 +412,7 @@ func untar(t *testing.T, gz []byte) []tarFile {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, tarFile{name: hdr.Name, body: string(body), typ: hdr.Typeflag})
+		out = append(out, untarEntry{name: hdr.Name, body: string(body), typ: hdr.Typeflag})
 	}
 }
 

@@ -42,9 +42,9 @@ func TestParseSignatureName(t *testing.T) {
 	}
 }
 
-// readSignatures reads the .SIGN.* entries of a signature member (no
+// readSigEntries reads the .SIGN.* entries of a signature member (no
 // end-of-archive blocks).
-func readSignatures(t *testing.T, r io.Reader) []Signature {
+func readSigEntries(t *testing.T, r io.Reader) []Signature {
 	t.Helper()
 	var sigs []Signature
 	tr := tar.NewReader(r)
@@ -82,7 +82,7 @@ func TestVerifyRealPackageSignature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sigs := readSignatures(t, sigMember)
+	sigs := readSigEntries(t, sigMember)
 	d := NewDigester(sigs)
 	control, err := m.Next(d, 1<<20)
 	if err != nil {
@@ -200,7 +200,7 @@ func TestSignatureMember(t *testing.T) {
 	if len(raw) != 4*512 {
 		t.Errorf("signature tar is %d bytes, want %d (no end-of-archive blocks)", len(raw), 4*512)
 	}
-	got := readSignatures(t, bytes.NewReader(raw))
+	got := readSigEntries(t, bytes.NewReader(raw))
 	if diff := cmp.Diff([]Signature{s1, s2}, got); diff != "" {
 		t.Errorf("signatures read back (-want +got):\n%s", diff)
 	}

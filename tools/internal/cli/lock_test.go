@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rules-apk/rules_apk/tools/internal/apk"
+	"github.com/rules-apk/rules_apk/tools/internal/testrepo"
+	"github.com/rules-apk/rules_apk/tools/internal/testutil"
+)
+
+func lockFixture(t *testing.T) (dir, url string) {
+	t.Helper()
+	dir = t.TempDir()
+	testrepo.Build(t, filepath.Join(dir, "repo"), []testrepo.Pkg{
+		{Name: "glibc", Version: "2.40-r0", Provides: []string{"so:libc.so.6=6"}},
+		{Name: "zlib", Version: "1.3.1-r5", Origin: "zlib", Depends: []string{"so:libc.so.6"},
+			Provides: []string{"so:libz.so.1=1"}},
+		{Name: "libcurl-openssl4", Version: "8.11.1-r0", Origin: "curl", ProviderPriority: 10,
+			Depends: []string{"so:libz.so.1"}, Provides: []string{"so:libcurl.so.4=4"}},
+	})
+	testrepo.WriteKey(t, dir)
+	return dir, testrepo.Serve(t, filepath.Join(dir, "repo"))
+}
+
+func TestLockCheckDiff(t *testing.T) {
+	dir, url := lockFixture(t)
+	specPath := filepath.Join(dir, "runtime.apk.yaml")
+	writeSpec := func(pkgs string) {
+		y := "contents:\n  repositories: [" + url + "]\n  keyring: [test.rsa.pub]\n  packages: [" + pkgs + "]\narchs: [x86_64]\n"
+		if err := os.WriteFile(specPath, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cache := "--cache-dir=" + filepath.Join(dir, "cache")
+	writeSpec("zlib")
+	code, out, stderr := apkpack(t, "lock", specPath, cache)
+	lockPath := filepath.Join(dir, "runtime.apk.lock.json")
+	if code != 0 || out != lockPath+": 2 packages for x86_64\n" {
+		t.Fatalf("lock: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	old, err := os.ReadFile(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := apkpack(t, "lock", specPath, "--check", cache); code != 0 || !strings.Contains(out, "is up to date") {
+		t.Errorf("lock --check of a fresh lockfile: exit %d, %q", code, out)
+	}
+
+	writeSpec("zlib, so:libcurl.so.4")
+	code, out, stderr = apkpack(t, "lock", specPath, "--check", cache)
+	if code != 1 || !strings.Contains(out, "+ libcurl-openssl4 8.11.1-r0") ||
+		!strings.Contains(stderr, "the spec changed") {
+		t.Errorf("lock --check of a stale lockfile: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	if b, _ := os.ReadFile(lockPath); string(b) != string(old) {
+		t.Error("lock --check wrote the lockfile")
+	}
+
+	oldPath := filepath.Join(dir, "old.apk.lock.json")
+	if err := os.WriteFile(oldPath, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := apkpack(t, "lock", specPath, cache); code != 0 || !strings.Contains(out, "+ libcurl-openssl4") {
+		t.Errorf("re-lock: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	code, out, _ = apkpack(t, "diff", oldPath, lockPath, "--json")
+	if code != 0 || !strings.Contains(out, `"kind": "added"`) {
+		t.Errorf("diff --json: exit %d, %s", code, out)
+	}
+
+	if code, _, stderr := apkpack(t, "lock", specPath, "zlib", cache); code == 0 || !strings.Contains(stderr, "only allowed with --upgrade") {
+		t.Errorf("names without --upgrade: exit %d, %q", code, stderr)
+	}
+}
+
+func TestResolveCommand(t *testing.T) {
+	dir, _ := lockFixture(t)
+	index := filepath.Join(dir, "repo", "x86_64", "APKINDEX.tar.gz")
+	code, out, stderr := apkpack(t, "resolve", "--index", index, "--keyring", filepath.Join(dir, "test.rsa.pub"),
+		"so:libcurl.so.4")
+	if code != 0 || out != "glibc-2.40-r0\nzlib-1.3.1-r5\nlibcurl-openssl4-8.11.1-r0\n" {
+		t.Errorf("resolve: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	code, _, stderr = apkpack(t, "resolve", "--index", index, "--keyring", filepath.Join(dir, "test.rsa.pub"), "nosuch")
+	if code != 1 || !strings.Contains(stderr, "nosuch") {
+		t.Errorf("resolve of a missing name: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = apkpack(t, "resolve", "--index", index, "zlib")
+	if code != 1 || !strings.Contains(stderr, "UNTRUSTED") {
+		t.Errorf("resolve without a keyring: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestResolveRealWolfi resolves wolfi-base on the real Wolfi metadata: the
+// 15 packages apk-tools 2.14 installs, in its order (apk-reference §3.4).
+func TestResolveRealWolfi(t *testing.T) {
+	dir := testutil.RealData(t, "wolfi-aarch64-resigned")
+	code, out, stderr := apkpack(t, "resolve", "--arch", "aarch64", "--keyring", filepath.Join(dir, "keys"),
+		"--index", filepath.Join(dir, "APKINDEX.tar.gz"), "wolfi-base")
+	want := strings.Join([]string{"ca-certificates-bundle", "wolfi-baselayout", "ld-linux", "glibc-locale-posix",
+		"libgcc", "glibc", "libcrypto3", "libssl3", "zlib", "apk-tools", "libxcrypt", "libcrypt1", "busybox",
+		"wolfi-keys", "wolfi-base"}, "\n")
+	if code != 0 {
+		t.Fatalf("resolve: exit %d: %s", code, stderr)
+	}
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		name, _, ok := apk.SplitNameVersion(l)
+		if !ok {
+			t.Fatalf("resolve printed %q, not name-version", l)
+		}
+		names = append(names, name)
+	}
+	if strings.Join(names, "\n") != want {
+		t.Errorf("resolve wolfi-base:\n%s\nwant the names\n%s", out, want)
+	}
+}
