@@ -8,7 +8,9 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,10 +60,13 @@ var (
 	testKey *apk.SigningKey
 )
 
-// signingKey is one generated key for every fixture of the test binary.
+// signingKey is the key every fixture package is signed with: generated
+// once with `openssl genrsa 2048` and kept in testdata, so that fixture
+// packages (whose sizes the installed database records) are the same on
+// every run.
 func signingKey(t testing.TB) *apk.SigningKey {
 	keyOnce.Do(func() {
-		k, err := apk.GenerateSigningKey("layer-test.rsa.pub", 2048)
+		k, err := apk.LoadSigningKey(filepath.Join("testdata", "layer-test.rsa"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,4 +280,26 @@ func decompress(path string, r io.Reader) (io.Reader, error) {
 		return d.IOReadCloser(), nil
 	}
 	return r, nil
+}
+
+// mtimes returns the distinct modification times of a plain tar, sorted.
+func mtimes(r io.Reader) ([]int64, error) {
+	tr := tar.NewReader(r)
+	seen := map[int64]bool{}
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !hdr.AccessTime.IsZero() || !hdr.ChangeTime.IsZero() || hdr.Uname != "" || hdr.Gname != "" {
+			return nil, fmt.Errorf("entry %s carries atime, ctime or owner names", hdr.Name)
+		}
+		seen[hdr.ModTime.Unix()] = true
+	}
+	out := slices.Collect(maps.Keys(seen))
+	slices.Sort(out)
+	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
+	"github.com/rules-apk/rules_apk/tools/internal/repo"
 )
 
 // Locator finds the file of a locked package. It returns an error wrapping
@@ -121,4 +122,16 @@ func locateAll(ctx context.Context, loc Locator, pkgs []lock.Package) ([]string,
 		return nil, &missing
 	}
 	return paths, nil
+}
+
+// RepoLocator finds packages through a repository client: its cache when it
+// holds the package's SHA-256, else a download from the package's URL.
+func RepoLocator(c *repo.Client) Locator {
+	return func(ctx context.Context, p lock.Package) (string, error) {
+		res, err := c.Fetch(ctx, repo.Request{URL: p.URL, SHA256: p.SHA256, Size: int64(p.Size)})
+		if err != nil {
+			return "", err
+		}
+		return res.Path, nil
+	}
 }
