@@ -303,3 +303,5 @@ func mtimes(r io.Reader) ([]int64, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
