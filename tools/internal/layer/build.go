@@ -82,11 +82,11 @@ type Layer struct {
 // Package is one package of the closure, as locked and as read.
 type Package struct {
 	lock.Package
-	// Replaces, Maintainer, URL, Description and InstalledSize come from
+	// Replaces, Maintainer, HomePage (U:), Description and InstalledSize come from
 	// the package's .PKGINFO.
 	Replaces      string
 	Maintainer    string
-	URL           string
+	HomePage      string
 	Description   string
 	InstalledSize uint64
 	// DependsOn names the packages of the closure that satisfy its
@@ -179,7 +179,7 @@ func closureInfo(locked []lock.Package, order []int, g *Graph, data []*pkgData,
 	for i, j := range order {
 		info := data[i].file.Info
 		p := Package{Package: locked[j], Replaces: info.Replaces, Maintainer: info.Maintainer,
-			URL: info.URL, Description: info.Description, InstalledSize: info.InstalledSize,
+			HomePage: info.URL, Description: info.Description, InstalledSize: info.InstalledSize,
 			Layer: layerOf[i]}
 		for _, k := range g.DependsOn[j] {
 			p.DependsOn = append(p.DependsOn, locked[k].Name)

@@ -306,3 +306,22 @@ func paxSHA1(recs map[string]string) (apk.Checksum, bool) {
 	}
 	return apk.Checksum{}, false
 }
+
+// Verify checks the package file at path against its lockfile entry: C:,
+// datahash and every file's SHA-1 (apk.ReadPackage), then the SHA-256 and
+// size of the whole file, the datahash and the name and version the
+// lockfile records.
+func Verify(path string, lp lock.Package) (*apk.PackageFile, error) {
+	want, err := apk.ParseChecksum(lp.Checksum)
+	if err != nil {
+		return nil, fmt.Errorf("package %s-%s: lockfile checksum: %w", lp.Name, lp.Version, err)
+	}
+	pf, err := apk.ReadPackageFile(path, apk.ReadOptions{Name: path, ExpectChecksum: want})
+	if err != nil {
+		return nil, fmt.Errorf("verifying %s-%s: %w", lp.Name, lp.Version, err)
+	}
+	if err := checkAgainstLock(lp, pf, path); err != nil {
+		return nil, err
+	}
+	return pf, nil
+}
