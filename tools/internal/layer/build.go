@@ -124,23 +124,30 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	// Pass 1: verify every package and spool its files.
+	start := time.Now()
 	data, spools, err := readAll(ctx, pkgs, paths, opts.Parallelism, opts.TempDir)
 	if err != nil {
 		return nil, fmt.Errorf("building layer: %w", err)
 	}
 	defer closeSpools(spools)
+	opts.Logger.Debug("packages verified and spooled", "packages", len(pkgs),
+		"elapsed", time.Since(start))
 
+	start = time.Now()
 	r, err := assemble(&opts, data)
 	if err != nil {
 		return nil, fmt.Errorf("building layer: %w", err)
 	}
 	r.res.Packages = closureInfo(locked, order, g, data, r.layerOf)
+	opts.Logger.Debug("root assembled", "elapsed", time.Since(start))
 
 	// Pass 2: write the layers from the tree and the spools.
+	start = time.Now()
 	layers, err := writeLayers(ctx, &opts, r)
 	if err != nil {
 		return nil, fmt.Errorf("building layer: %w", err)
 	}
+	opts.Logger.Debug("layers written", "layers", len(layers), "elapsed", time.Since(start))
 	r.res.Layers = layers
 	return &r.res, nil
 }

@@ -4,10 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -182,7 +179,8 @@ func writeLayer(ctx context.Context, opts *Options, a *assembled, items []item,
 // tar (diffID) and the file (digest) on the way.
 func writeLayerTo(ctx context.Context, f *os.File, opts *Options, a *assembled,
 	items []item) (Layer, error) {
-	fileSum := sha256.New()
+	fileSum := newAsyncHash()
+	defer fileSum.stop()
 	count := &countWriter{}
 	fileBuf := bufio.NewWriterSize(io.MultiWriter(f, fileSum, count), 1<<20)
 	comp, err := compressor(opts, fileBuf)
@@ -192,7 +190,8 @@ func writeLayerTo(ctx context.Context, f *os.File, opts *Options, a *assembled,
 	diffSum := fileSum
 	var tarDst io.Writer = fileBuf
 	if comp != nil {
-		diffSum = sha256.New()
+		diffSum = newAsyncHash()
+		defer diffSum.stop()
 		tarDst = io.MultiWriter(comp, diffSum)
 	}
 	tarBuf := bufio.NewWriterSize(tarDst, 1<<20)
@@ -207,16 +206,13 @@ func writeLayerTo(ctx context.Context, f *os.File, opts *Options, a *assembled,
 			return Layer{}, fmt.Errorf("compressing: %w", err)
 		}
 	}
+	// No fsync: a layer is a build output that is renamed into place
+	// once complete; syncing hundreds of megabytes would cost seconds.
 	if err := fileBuf.Flush(); err != nil {
 		return Layer{}, err
 	}
-	if err := f.Sync(); err != nil {
-		return Layer{}, err
-	}
-	return Layer{Digest: digest(fileSum), DiffID: digest(diffSum), Size: count.n}, nil
+	return Layer{Digest: fileSum.digest(), DiffID: diffSum.digest(), Size: count.n}, nil
 }
-
-func digest(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
 
 // compressor returns the compressing writer of the format, or nil for a
 // plain tar. Both compressors give the same bytes whatever the number of
