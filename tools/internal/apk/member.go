@@ -1,10 +1,11 @@
 package apk
 
 import (
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // ErrTooLarge is returned (wrapped) when an input exceeds a size limit.

@@ -38,7 +38,7 @@ func fixture(zlib string) []testrepo.Pkg {
 
 type env struct {
 	dir, repoDir, url string
-	client           *repo.Client
+	client            *repo.Client
 }
 
 func newEnv(t *testing.T, pkgs []testrepo.Pkg) *env {

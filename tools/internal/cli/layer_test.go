@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	spdxjson "github.com/spdx/tools-golang/json"
+
+	"github.com/rules-apk/rules_apk/tools/internal/lock"
+	"github.com/rules-apk/rules_apk/tools/internal/testrepo"
+)
+
+// layerFixture locks a small signed repository and returns the lockfile
+// path and a cache directory.
+func layerFixture(t *testing.T) (lockPath, cache string) {
+	t.Helper()
+	dir := t.TempDir()
+	repoDir := filepath.Join(dir, "repo")
+	testrepo.Build(t, repoDir, []testrepo.Pkg{
+		{Name: "baselayout", Version: "1-r0", BuildTime: 100, Provides: []string{"merged-lib"},
+			Files: map[string]string{"etc/os-release": "ID=fixture\nVERSION_ID=3\n",
+				"usr/lib/": "", "lib": "->usr/lib"}},
+		{Name: "zlib", Version: "1.3.1-r0", BuildTime: 300, Depends: []string{"baselayout"},
+			License: "Zlib", Files: map[string]string{"lib/libz.so.1": "zlib"}},
+	})
+	testrepo.WriteKey(t, dir)
+	specPath := filepath.Join(dir, "runtime.apk.yaml")
+	spec := "contents:\n  repositories: [file://" + repoDir + "]\n  keyring: [test.rsa.pub]\n" +
+		"  packages: [zlib]\narchs: [x86_64]\n"
+	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache = filepath.Join(dir, "cache")
+	if code, _, stderr := apkpack(t, "lock", specPath, "--cache-dir", cache); code != 0 {
+		t.Fatalf("apkpack lock: exit %d: %s", code, stderr)
+	}
+	return filepath.Join(dir, "runtime.apk.lock.json"), cache
+}
+
+func TestFetchThenLayer(t *testing.T) {
+	lockPath, cache := layerFixture(t)
+	out := t.TempDir()
+	pkgDir := filepath.Join(out, "packages")
+	code, stdout, stderr := apkpack(t, "fetch", lockPath, "--arch", "x86_64", "-o", pkgDir,
+		"--cache-dir", cache)
+	if code != 0 {
+		t.Fatalf("apkpack fetch: exit %d: %s", code, stderr)
+	}
+	want := filepath.Join(pkgDir, "baselayout-1-r0.apk") + "\n" +
+		filepath.Join(pkgDir, "zlib-1.3.1-r0.apk") + "\n"
+	if diff := cmp.Diff(want, stdout); diff != "" {
+		t.Errorf("fetch stdout (-want +got):\n%s", diff)
+	}
+
+	layerPath := filepath.Join(out, "layer.tar.gz")
+	sbomPath := filepath.Join(out, "layer.spdx.json")
+	code, stdout, stderr = apkpack(t, "layer", lockPath, "--packages-dir", pkgDir,
+		"-o", layerPath, "--sbom", sbomPath, "--json")
+	if code != 0 {
+		t.Fatalf("apkpack layer: exit %d: %s", code, stderr)
+	}
+	var v layerResultView
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+		t.Fatalf("layer --json: %v\n%s", err, stdout)
+	}
+	if len(v.Layers) != 1 || v.Layers[0].Digest != "sha256:"+fileSHA256(t, layerPath) {
+		t.Errorf("layer --json says %+v; the file's sha256 is %s", v.Layers, fileSHA256(t, layerPath))
+	}
+	if v.Layers[0].MediaType != "application/vnd.oci.image.layer.v1.tar+gzip" ||
+		v.OSRelease.ID != "fixture" || v.Epoch != 300 {
+		t.Errorf("layer --json says %+v", v)
+	}
+	f, err := os.Open(sbomPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := spdxjson.Read(f)
+	if err != nil {
+		t.Fatalf("reading the SBOM: %v", err)
+	}
+	var purls []string
+	for _, p := range doc.Packages {
+		purls = append(purls, p.PackageExternalReferences[0].Locator)
+	}
+	wantPURLs := []string{"pkg:apk/fixture/baselayout@1-r0?arch=x86_64&distro=fixture-3",
+		"pkg:apk/fixture/zlib@1.3.1-r0?arch=x86_64&distro=fixture-3"}
+	if diff := cmp.Diff(wantPURLs, purls); diff != "" {
+		t.Errorf("SBOM purls (-want +got):\n%s", diff)
+	}
+
+	// The same packages passed as files, or found in the cache, give the
+	// same bytes.
+	again := filepath.Join(out, "again.tar.gz")
+	code, _, stderr = apkpack(t, "layer", lockPath,
+		"--package", filepath.Join(pkgDir, "zlib-1.3.1-r0.apk"),
+		"--package", filepath.Join(pkgDir, "baselayout-1-r0.apk"), "-o", again)
+	if code != 0 {
+		t.Fatalf("apkpack layer --package: exit %d: %s", code, stderr)
+	}
+	cached := filepath.Join(out, "cached.tar.gz")
+	if code, _, stderr = apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", cached); code != 0 {
+		t.Fatalf("apkpack layer from the cache: exit %d: %s", code, stderr)
+	}
+	for _, p := range []string{again, cached} {
+		if fileSHA256(t, p) != fileSHA256(t, layerPath) {
+			t.Errorf("%s differs from %s", p, layerPath)
+		}
+	}
+}
+
+func TestLayerEpochAndErrors(t *testing.T) {
+	lockPath, cache := layerFixture(t)
+	out := t.TempDir()
+	t.Setenv("SOURCE_DATE_EPOCH", "1234")
+	code, stdout, stderr := apkpack(t, "layer", lockPath, "--cache-dir", cache,
+		"-o", filepath.Join(out, "l.tar"), "--json")
+	if code != 0 || !strings.Contains(stdout, `"epoch": 1234`) {
+		t.Errorf("SOURCE_DATE_EPOCH: exit %d, stdout %s, stderr %s", code, stdout, stderr)
+	}
+	code, stdout, _ = apkpack(t, "layer", lockPath, "--cache-dir", cache,
+		"-o", filepath.Join(out, "l.tar"), "--json", "--source-date-epoch", "7")
+	if code != 0 || !strings.Contains(stdout, `"epoch": 7`) {
+		t.Errorf("--source-date-epoch: exit %d, stdout %s", code, stdout)
+	}
+
+	l, err := lock.Load(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Packages[1].DataHash = strings.Repeat("0", 64)
+	bad := filepath.Join(out, "bad.apk.lock.json")
+	if err := l.WriteFile(bad); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = apkpack(t, "layer", bad, "--cache-dir", cache, "-o", filepath.Join(out, "bad.tar"))
+	if code != 1 || !strings.Contains(stderr, "datahash") {
+		t.Errorf("bad datahash: exit %d, stderr %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "bad.tar")); !os.IsNotExist(err) {
+		t.Errorf("a failed build left its output: %v", err)
+	}
+	code, _, stderr = apkpack(t, "layer", lockPath, "--arch", "s390x", "-o", filepath.Join(out, "x"))
+	if code != 1 || !strings.Contains(stderr, "no arch s390x") {
+		t.Errorf("unknown arch: exit %d, stderr %s", code, stderr)
+	}
+	code, _, stderr = apkpack(t, "layer", lockPath, "--layering", "origin:0", "-o", filepath.Join(out, "x"))
+	if code != 1 || !strings.Contains(stderr, "positive integer") {
+		t.Errorf("bad layering: exit %d, stderr %s", code, stderr)
+	}
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,181 @@
+package layer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rules-apk/rules_apk/tools/internal/lock"
+	"github.com/rules-apk/rules_apk/tools/internal/testutil"
+)
+
+// TestReproducible builds the same closure twice per format, with other
+// temporary directories, parallelism and core counts, and expects identical
+// bytes; the digests are pinned in a golden file.
+func TestReproducible(t *testing.T) {
+	l, d := fixture(t, wolfiLike()...)
+	var golden bytes.Buffer
+	for _, f := range []Format{FormatTar, FormatTarGzip, FormatTarZstd} {
+		var digests []Layer
+		for i, procs := range []int{1, 4} {
+			prev := runtime.GOMAXPROCS(procs)
+			r := mustBuild(t, l, d, func(o *Options) {
+				o.Format, o.Parallelism = f, i+1
+				o.Output = filepath.Join(t.TempDir(), "layer"+f.Ext())
+			})
+			runtime.GOMAXPROCS(prev)
+			digests = append(digests, r.Layers[0])
+		}
+		a, b := digests[0], digests[1]
+		if a.Digest != b.Digest || a.DiffID != b.DiffID || a.Size != b.Size {
+			t.Errorf("%s: two builds differ: %+v and %+v", f.Ext(), a, b)
+		}
+		fmt.Fprintf(&golden, "%s digest %s diffid %s\n", f.Ext(), a.Digest, a.DiffID)
+	}
+	testutil.Golden(t, "wolfi-like.digests", golden.Bytes())
+}
+
+// TestEpoch checks that every mtime is the newest build_time of the closure,
+// or the given epoch.
+func TestEpoch(t *testing.T) {
+	a := pkg("a", dir("usr"), file("usr/a", "a"))
+	b := pkg("b", dir("usr"), file("usr/b", "b"))
+	b.info.BuildTime = 1800000000
+	l, d := fixture(t, a, b)
+	tests := []struct {
+		name  string
+		epoch time.Time
+		want  int64
+	}{
+		{"newest build_time", time.Time{}, 1800000000},
+		{"given", time.Unix(42, 0), 42},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustBuild(t, l, d, func(o *Options) { o.Epoch = tt.epoch })
+			f, err := os.Open(r.Layers[0].Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			times, err := mtimes(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]int64{tt.want}, times); diff != "" {
+				t.Errorf("distinct mtimes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestLayering splits the closure into layers and checks which paths each
+// holds.
+func TestLayering(t *testing.T) {
+	base := pkg("base", dir("usr"), dir("usr/lib"), symlink("lib", "usr/lib"))
+	x1 := pkg("x1", dir("usr"), dir("usr/lib"), file("usr/lib/x1", strings.Repeat("1", 100)))
+	x1.info.Origin = "x"
+	x2 := pkg("x2", dir("lib"), file("lib/x2", strings.Repeat("2", 100)))
+	x2.info.Origin = "x"
+	y := pkg("y", dir("usr"), dir("usr/lib"), file("usr/lib/y", strings.Repeat("y", 150)))
+	for _, s := range []*pkgSpec{&x1, &x2, &y} {
+		s.info.Depends = "base"
+	}
+	l, d := fixture(t, base, x1, x2, y)
+	tests := []struct {
+		layering string
+		want     [][]string
+	}{
+		{"single", [][]string{{"base", "x1", "x2", "y"}}},
+		{"per-package", [][]string{{"base"}, {"x1"}, {"x2"}, {"y"}}},
+		{"origin:2", [][]string{{"base", "y"}, {"x1", "x2"}}},
+		{"origin:9", [][]string{{"base"}, {"x1", "x2"}, {"y"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.layering, func(t *testing.T) {
+			ly, err := ParseLayering(tt.layering)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "layers")
+			r := mustBuild(t, l, d, func(o *Options) { o.Layering, o.Output = ly, out })
+			var got [][]string
+			for _, layer := range r.Layers {
+				got = append(got, layer.Packages)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("packages per layer (-want +got):\n%s", diff)
+			}
+			last := entryMap(readTar(t, r.Layers[len(r.Layers)-1].Path))
+			if _, ok := last["usr/lib/apk/db/installed"]; !ok {
+				t.Error("the last layer has no installed database")
+			}
+			for i, layer := range r.Layers {
+				for _, e := range readTar(t, layer.Path) {
+					if strings.HasPrefix(e.Name, "lib/") {
+						t.Errorf("layer %d holds %s under the lib symlink", i, e.Name)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestInstallOrder checks dependency order, cycles and the merged-* rule.
+func TestInstallOrder(t *testing.T) {
+	tests := []struct {
+		name string
+		pkgs []lock.Package
+		want []string
+	}{
+		{"chain and cycle", []lock.Package{
+			{Name: "a", Depends: []string{"b"}},
+			{Name: "b", Depends: []string{"c"}},
+			{Name: "c", Depends: []string{"so:libb.so.1"}},
+			{Name: "d"},
+			{Name: "libb", Provides: []string{"so:libb.so.1=1"}, Depends: []string{"b"}},
+		}, []string{"b", "c", "libb", "a", "d"}},
+		{"merged first", []lock.Package{
+			{Name: "aaa"},
+			{Name: "zz-baselayout", Provides: []string{"merged-lib"}},
+		}, []string{"zz-baselayout", "aaa"}},
+		{"versioned and conflicts", []lock.Package{
+			{Name: "a", Depends: []string{"b>=2", "!c"}},
+			{Name: "b", Version: "2.1-r0"},
+			{Name: "c"},
+		}, []string{"b", "a", "c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := NewGraph(tt.pkgs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, i := range InstallOrder(tt.pkgs, g) {
+				got = append(got, tt.pkgs[i].Name)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("order (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBuildCancelled(t *testing.T) {
+	l, d := fixture(t, wolfiLike()...)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Build(ctx, Options{Lockfile: l, Arch: "x86_64", Locate: DirLocator(d),
+		Output: filepath.Join(t.TempDir(), "l.tar")})
+	if err == nil {
+		t.Fatal("Build succeeded with a cancelled context")
+	}
+}
