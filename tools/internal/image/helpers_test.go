@@ -91,11 +91,11 @@ func sha(b []byte) v1.Hash {
 // fixture is a pair of layers: a tar.gz written by another tool and a plain
 // tar that Build compresses.
 type fixture struct {
-	gzTar, plainTar       []byte // the uncompressed tars
-	gzFile, plainFile     string
-	gzBytes               []byte // the tar.gz file
-	armTar                []byte
-	armFile               string
+	gzTar, plainTar   []byte // the uncompressed tars
+	gzFile, plainFile string
+	gzBytes           []byte // the tar.gz file
+	armTar            []byte
+	armFile           string
 }
 
 func newFixture(t testing.TB) fixture {
