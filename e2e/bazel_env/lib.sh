@@ -8,12 +8,16 @@
 # steps that depend on it (each step's stamp records the values it used).
 bazel_env_suite=forky
 bazel_env_mirror=http://deb.debian.org/debian
-# Bazel 7.7.1 and the Bazel modules Debian packages for offline use, Go for
-# go_sdk.host(), and gcc as the host C compiler rules_cc finds for now.
+# Bazel 7.7.1 and the Bazel modules Debian packages for offline use, Go to
+# fetch Go modules with, and gcc as the host C compiler rules_cc finds for now.
 bazel_env_packages=(
 	bazel-bootstrap bazel-rules-pkg bazel-lib bazel-aspect-bazel-lib
 	golang-go git gcc libc6-dev
 )
+# The Go release Bazel builds with: that of CI's host, with which the golden
+# digests of the Go tests were made (compress/flate's output, and with it
+# every gzip digest, differs between Go releases; Debian testing has 1.27).
+bazel_env_go=1.26.8
 bazel_env_rules_go=v0.59.0
 # v0.47.0 generates BUILD files that load package_metadata, a module that is
 # not available offline.
@@ -118,7 +122,7 @@ bazel_env_run() {
 	shift
 	local vars=(
 		HOME=/root LANG=C.UTF-8 "TERM=${TERM:-dumb}"
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+		"PATH=$bazel_env_opt/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 		SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 		GOTOOLCHAIN=local
 	)

@@ -135,6 +135,34 @@ fetch_rules() {
 	stamp_set rules "$key"
 }
 
+# fetch_go installs the Go release that Bazel builds with (go_sdk.host()
+# finds it first on PATH) from the Go module proxy, which serves every
+# release as the module golang.org/toolchain. Module zips drop the run bits.
+fetch_go() {
+	local key="$bazel_env_go"
+	if stamp_ok go "$key" && [ -x "$bazel_env_root$bazel_env_opt/go/bin/go" ]; then
+		return
+	fi
+	local arch
+	case $(uname -m) in
+	x86_64) arch=amd64 ;;
+	aarch64) arch=arm64 ;;
+	*) bazel_env_die "no Go release for $(uname -m)" ;;
+	esac
+	local mod=golang.org/toolchain@v0.0.1-go$bazel_env_go.linux-$arch
+	bazel_env_log "fetching Go $bazel_env_go from the Go module proxy ($mod)"
+	run_logged "$bazel_env_dir/go.log" go_in_root / mod download "$mod"
+	local src=$bazel_env_root$bazel_env_opt/gomodcache/$mod
+	local dst=$bazel_env_root$bazel_env_opt/go
+	[ -d "$src" ] || bazel_env_die "the Go module proxy gave no $mod (looked for $src)"
+	rm -rf "$dst.partial" "$dst"
+	cp -a "$src" "$dst.partial"
+	chmod -R u+w "$dst.partial"
+	chmod +x "$dst.partial"/bin/* "$dst.partial"/pkg/tool/*/*
+	mv "$dst.partial" "$dst"
+	stamp_set go "$key"
+}
+
 main() {
 	bazel_env_require_root
 	command -v debootstrap >/dev/null ||
@@ -155,6 +183,7 @@ main() {
 	bazel_env_enter
 	install_packages
 	fetch_rules
+	fetch_go
 	bazel_env_fingerprint >"$bazel_env_stamps/ready"
 	bazel_env_log "ready in $((SECONDS - start)) s: $bazel_env_dir"
 }
