@@ -37,6 +37,10 @@ bazel_env_stamps=$bazel_env_dir/stamps
 
 bazel_env_mounts=()
 bazel_env_extra_env=()
+# How bazel_env_run enters the root: chroot from a namespace made by
+# bazel_env_enter, or nsenter into the namespace and root of a running
+# process (see e2e/bazel).
+bazel_env_entry=(chroot "$bazel_env_root")
 
 # bazel_env_fingerprint prints a digest of the scripts the environment is
 # built by; setup.sh records it when it finishes, and e2e/bazel reruns
@@ -134,5 +138,5 @@ bazel_env_run() {
 		fi
 	done
 	env -i "${vars[@]}" "${bazel_env_extra_env[@]}" \
-		chroot "$bazel_env_root" env -C "$dir" "$@"
+		"${bazel_env_entry[@]}" env -C "$dir" "$@"
 }

@@ -1,0 +1,167 @@
+"""The `apk` module extension: one repository per locked package and one hub per lockfile.
+
+```starlark
+apk = use_extension("@rules_apk//rules:extensions.bzl", "apk")
+apk.lock(name = "runtime", lock = "//examples:runtime.apk.lock.json")
+apk.mirror(repository = "https://packages.wolfi.dev/os", urls = ["https://mirror.example.com/wolfi/os"])
+use_repo(apk, "runtime")
+```
+
+Lock time is the only time an index is read: at fetch time the extension reads the lockfile
+and nothing else, and each package is downloaded by URL and checked against its sha256.
+"""
+
+load("//rules/private:lockfile.bzl", "lockfile")
+load("//rules/private:repositories.bzl", "apk_hub", "apk_package")
+
+_LOCK_DOC = """\
+Makes a hub repository, `@<name>`, from a lockfile. See the hub's targets in the `apk` extension
+documentation. Write the lockfile with `apkpack lock SPEC`, or with an `apk_lock` target.
+"""
+
+_lock = tag_class(
+    doc = _LOCK_DOC,
+    attrs = {
+        "lock": attr.label(
+            doc = "The lockfile, `*.apk.lock.json`.",
+            mandatory = True,
+            allow_single_file = [".json"],
+        ),
+        "name": attr.string(
+            doc = "Name of the hub repository (`@<name>//:layer`); unique among all modules.",
+            mandatory = True,
+        ),
+        "spec": attr.label(
+            doc = "The spec the lockfile comes from, for the hub's `:lock.update`. Defaults " +
+                  "to the lockfile's name with `.apk.yaml` for `.apk.lock.json`, when that " +
+                  "file exists; it must be in the lockfile's package.",
+        ),
+    },
+)
+
+_MIRROR_DOC = """\
+Downloads the packages of a repository from mirrors first, for corporate mirrors and for the
+demo repository. The lockfile keeps the repository's own URLs, so it does not depend on the
+mirror. Only the root module's mirrors count. Bazel's own `--experimental_downloader_config`
+rewrites URLs too, for every download.
+"""
+
+_mirror = tag_class(
+    doc = _MIRROR_DOC,
+    attrs = {
+        "repository": attr.string(
+            doc = "A repository URL as the lockfile records it, e.g. " +
+                  "`https://packages.wolfi.dev/os`; it applies to the package URLs under it.",
+            mandatory = True,
+        ),
+        "urls": attr.string_list(
+            doc = "Mirror URLs standing for `repository`, tried in order before it. The first " +
+                  "is also what `:lock.update` fetches indexes from.",
+            mandatory = True,
+        ),
+    },
+)
+
+_DOC = """\
+Reads lockfiles (`*.apk.lock.json`) and creates, for each `lock` tag, a hub repository with
+`:layer`, `:sbom`, `:packages`, `:<package>.apk`, `:lockfile` and `:lock.update`, plus one
+repository per locked package, downloaded by URL and sha256 with Bazel's downloader.
+"""
+
+def _repo_name(*, hub, arch, name):
+    """Returns the repository name of a package: letters, digits, `_`, `-` and `.` only."""
+    safe = "".join([c if c.isalnum() or c in "-._" else "_" for c in name.elems()])
+    return "{}__{}__{}".format(hub, arch, safe)
+
+def _mirrored(*, url, mirrors):
+    """Returns the URLs to try for url: its mirrors, then url itself."""
+    urls = []
+    for repository, targets in mirrors.items():
+        prefix = repository + "/"
+        if url.startswith(prefix):
+            urls.extend([t.rstrip("/") + "/" + url[len(prefix):] for t in targets])
+    return urls + [url]
+
+def _spec_label(*, mctx, tag):
+    """Returns the spec label of a lock tag, or None when it has none."""
+    if tag.spec:
+        if tag.spec.package != tag.lock.package or tag.spec.repo_name != tag.lock.repo_name:
+            fail("apk.lock(name = {!r}): spec {} must be in the package of lock {}".format(
+                tag.name,
+                tag.spec,
+                tag.lock,
+            ))
+        return tag.spec
+    if not tag.lock.name.endswith(".apk.lock.json"):
+        return None
+    spec = tag.lock.same_package_label(tag.lock.name[:-len(".apk.lock.json")] + ".apk.yaml")
+    if not mctx.path(spec).exists:
+        return None
+    return spec
+
+def _apk_impl(mctx):
+    mirrors = {}
+    for mod in mctx.modules:
+        if mod.is_root:
+            for m in mod.tags.mirror:
+                mirrors.setdefault(m.repository.rstrip("/"), []).extend(m.urls)
+
+    tags = {}
+    direct = []
+    direct_dev = []
+    for mod in mctx.modules:
+        for tag in mod.tags.lock:
+            if tag.name in tags:
+                fail("apk.lock(name = {!r}): the name is taken (by lock {}); pick another".format(
+                    tag.name,
+                    tags[tag.name].lock,
+                ))
+            tags[tag.name] = tag
+            if mod.is_root:
+                (direct_dev if mctx.is_dev_dependency(tag) else direct).append(tag.name)
+
+    for hub, tag in sorted(tags.items()):
+        mctx.report_progress("Reading lockfile {}".format(tag.lock))
+        what = str(tag.lock)
+        locked = lockfile.parse(content = mctx.read(tag.lock), what = what)
+        packages = []
+        seen = {}
+        for p in locked.packages:
+            repo = _repo_name(hub = hub, arch = p.arch, name = p.name)
+            if repo in seen:
+                fail("lockfile {}: packages {} and {} ({}) get the same repository name".format(
+                    what,
+                    seen[repo],
+                    p.name,
+                    p.arch,
+                ))
+            seen[repo] = p.name
+            apk_package(
+                name = repo,
+                file = "{}-{}.apk".format(p.name, p.version),
+                sha256 = p.sha256,
+                urls = _mirrored(url = p.url, mirrors = mirrors),
+            )
+            packages.append([p.name, p.arch, repo])
+        apk_hub(
+            name = hub,
+            lock = tag.lock,
+            mirrors = {r: urls[0] for r, urls in mirrors.items()},
+            packages = json.encode(packages),
+            spec = _spec_label(mctx = mctx, tag = tag),
+        )
+
+    return mctx.extension_metadata(
+        root_module_direct_deps = direct,
+        root_module_direct_dev_deps = direct_dev,
+        reproducible = True,
+    )
+
+apk = module_extension(
+    doc = _DOC,
+    implementation = _apk_impl,
+    tag_classes = {
+        "lock": _lock,
+        "mirror": _mirror,
+    },
+)
