@@ -12,6 +12,7 @@ and nothing else, and each package is downloaded by URL and checked against its 
 """
 
 load("//rules/private:lockfile.bzl", "lockfile")
+load("//rules/private:packages.bzl", "packages")
 load("//rules/private:repositories.bzl", "apk_hub", "apk_package")
 
 _LOCK_DOC = """\
@@ -54,10 +55,14 @@ _mirror = tag_class(
                   "`https://packages.wolfi.dev/os`; it applies to the package URLs under it.",
             mandatory = True,
         ),
+        "dir": attr.string(
+            doc = "A directory standing for `repository`, relative to the root module's " +
+                  "directory (e.g. a repository built by a script into a gitignored folder); " +
+                  "it is tried as a `file://` URL after `urls`.",
+        ),
         "urls": attr.string_list(
             doc = "Mirror URLs standing for `repository`, tried in order before it. The first " +
-                  "is also what `:lock.update` fetches indexes from.",
-            mandatory = True,
+                  "(or `dir`) is also what `:lock.update` fetches indexes from.",
         ),
     },
 )
@@ -67,20 +72,6 @@ Reads lockfiles (`*.apk.lock.json`) and creates, for each `lock` tag, a hub repo
 `:layer`, `:sbom`, `:packages`, `:<package>.apk`, `:lockfile` and `:lock.update`, plus one
 repository per locked package, downloaded by URL and sha256 with Bazel's downloader.
 """
-
-def _repo_name(*, hub, arch, name):
-    """Returns the repository name of a package: letters, digits, `_`, `-` and `.` only."""
-    safe = "".join([c if c.isalnum() or c in "-._" else "_" for c in name.elems()])
-    return "{}__{}__{}".format(hub, arch, safe)
-
-def _mirrored(*, url, mirrors):
-    """Returns the URLs to try for url: its mirrors, then url itself."""
-    urls = []
-    for repository, targets in mirrors.items():
-        prefix = repository + "/"
-        if url.startswith(prefix):
-            urls.extend([t.rstrip("/") + "/" + url[len(prefix):] for t in targets])
-    return urls + [url]
 
 def _spec_label(*, mctx, tag):
     """Returns the spec label of a lock tag, or None when it has none."""
@@ -99,12 +90,29 @@ def _spec_label(*, mctx, tag):
         return None
     return spec
 
+def _mirror_urls(*, mctx, tag):
+    """Returns the mirror URLs of a mirror tag: its urls, then its dir as a file:// URL."""
+    urls = list(tag.urls)
+    if tag.dir:
+        if tag.dir.startswith("/"):
+            fail(("apk.mirror(repository = {!r}): dir {!r} must be relative to the root " +
+                  "module's directory; for an absolute path, use urls = [\"file:///...\"]").format(
+                tag.repository,
+                tag.dir,
+            ))
+        root = mctx.path(Label("@@//:MODULE.bazel")).dirname
+        urls.append("file://{}/{}".format(root, tag.dir.rstrip("/")))
+    if not urls:
+        fail("apk.mirror(repository = {!r}): set urls or dir".format(tag.repository))
+    return urls
+
 def _apk_impl(mctx):
     mirrors = {}
     for mod in mctx.modules:
         if mod.is_root:
             for m in mod.tags.mirror:
-                mirrors.setdefault(m.repository.rstrip("/"), []).extend(m.urls)
+                urls = _mirror_urls(mctx = mctx, tag = m)
+                mirrors.setdefault(m.repository.rstrip("/"), []).extend(urls)
 
     tags = {}
     direct = []
@@ -124,10 +132,10 @@ def _apk_impl(mctx):
         mctx.report_progress("Reading lockfile {}".format(tag.lock))
         what = str(tag.lock)
         locked = lockfile.parse(content = mctx.read(tag.lock), what = what)
-        packages = []
+        hub_packages = []
         seen = {}
         for p in locked.packages:
-            repo = _repo_name(hub = hub, arch = p.arch, name = p.name)
+            repo = packages.repo_name(hub = hub, arch = p.arch, name = p.name)
             if repo in seen:
                 fail("lockfile {}: packages {} and {} ({}) get the same repository name".format(
                     what,
@@ -140,14 +148,14 @@ def _apk_impl(mctx):
                 name = repo,
                 file = "{}-{}.apk".format(p.name, p.version),
                 sha256 = p.sha256,
-                urls = _mirrored(url = p.url, mirrors = mirrors),
+                urls = packages.urls(url = p.url, mirrors = mirrors),
             )
-            packages.append([p.name, p.arch, repo])
+            hub_packages.append([p.name, p.arch, repo])
         apk_hub(
             name = hub,
             lock = tag.lock,
             mirrors = {r: urls[0] for r, urls in mirrors.items()},
-            packages = json.encode(packages),
+            packages = json.encode(hub_packages),
             spec = _spec_label(mctx = mctx, tag = tag),
         )
 

@@ -4,9 +4,9 @@
 # Two small packages per arch (x86_64, aarch64), signed with a key made for
 # the run (only its public half is kept), indexed, and locked by
 # `apkpack lock` through a file:// mirror. The lockfile records
-# https://rules-apk.invalid/test, which resolves nowhere: Bazel finds the
-# packages in --distdir (see the workspace's .bazelrc), by file name and
-# sha256, which is what the tests check.
+# https://rules-apk.invalid/test, which resolves nowhere: Bazel fetches the
+# packages through the apk.mirror tag of MODULE.bazel, which is what the
+# tests check.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 repo_root=$(cd "$here/../../.." && pwd -P)

@@ -1,0 +1,77 @@
+"""Unit tests of rules/private/packages.bzl and the happy path of lockfile.parse."""
+
+load("@bazel_skylib//lib:unittest.bzl", "asserts", "unittest")
+load("//rules/private:lockfile.bzl", "lockfile")
+load("//rules/private:packages.bzl", "packages")
+
+def _repo_name_test_impl(ctx):
+    env = unittest.begin(ctx)
+    asserts.equals(
+        env,
+        "runtime__x86_64__libstdc__",
+        packages.repo_name(hub = "runtime", arch = "x86_64", name = "libstdc++"),
+    )
+    asserts.equals(
+        env,
+        "build__aarch64__py3.12-pip",
+        packages.repo_name(hub = "build", arch = "aarch64", name = "py3.12-pip"),
+    )
+    return unittest.end(env)
+
+_repo_name_test = unittest.make(_repo_name_test_impl)
+
+def _urls_test_impl(ctx):
+    env = unittest.begin(ctx)
+    url = "https://r.test/os/x86_64/a-1-r0.apk"
+    asserts.equals(env, [url], packages.urls(url = url, mirrors = {}))
+    asserts.equals(
+        env,
+        [
+            "https://m1.test/os/x86_64/a-1-r0.apk",
+            "file:///srv/os/x86_64/a-1-r0.apk",
+            url,
+        ],
+        packages.urls(url = url, mirrors = {
+            "https://other.test": ["https://m2.test"],
+            "https://r.test/os": ["https://m1.test/os/", "file:///srv/os"],
+        }),
+    )
+
+    # A repository URL is a whole path prefix: https://r.test/o is not https://r.test/os.
+    asserts.equals(env, [url], packages.urls(url = url, mirrors = {
+        "https://r.test/o": ["https://m.test"],
+    }))
+    return unittest.end(env)
+
+_urls_test = unittest.make(_urls_test_impl)
+
+_LOCKFILE = """\
+{
+  "version": 1,
+  "packages": [
+    {"name": "zlib", "version": "1.3.1-r0", "arch": "x86_64", "url": "https://r.test/z.apk",
+     "sha256": "ab", "size": 1, "checksum": "Q1"},
+    {"name": "glibc", "version": "2.36-r0", "arch": "aarch64", "url": "https://r.test/g.apk",
+     "sha256": "cd", "size": 2, "checksum": "Q1"}
+  ]
+}
+"""
+
+def _parse_test_impl(ctx):
+    env = unittest.begin(ctx)
+    got = lockfile.parse(content = _LOCKFILE, what = "test")
+    asserts.equals(env, ["aarch64", "x86_64"], got.archs)
+    asserts.equals(env, ["zlib", "glibc"], [p.name for p in got.packages])
+    asserts.equals(env, "https://r.test/g.apk", got.packages[1].url)
+    asserts.equals(env, "@platforms//cpu:x86_32", lockfile.cpu(arch = "x86", what = "test"))
+    return unittest.end(env)
+
+_parse_test = unittest.make(_parse_test_impl)
+
+def packages_test_suite(name):
+    """Declares the unit tests of this file, under one test_suite.
+
+    Args:
+      name: name of the test_suite.
+    """
+    unittest.suite(name, _repo_name_test, _urls_test, _parse_test)
