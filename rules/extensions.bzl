@@ -32,6 +32,11 @@ _lock = tag_class(
             doc = "Name of the hub repository (`@<name>//:layer`); unique among all modules.",
             mandatory = True,
         ),
+        "secdb": attr.string(
+            doc = "A security database (Wolfi's `security.json` or an Alpine secdb; a URL, or " +
+                  "a path relative to the workspace) for the diff that `:lock.update` prints: " +
+                  "each upgrade then lists the vulnerabilities it fixes.",
+        ),
         "spec": attr.label(
             doc = "The spec the lockfile comes from, for the hub's `:lock.update`. Defaults " +
                   "to the lockfile's name with `.apk.yaml` for `.apk.lock.json`, when that " +
@@ -156,6 +161,7 @@ def _apk_impl(mctx):
             lock = tag.lock,
             mirrors = {r: urls[0] for r, urls in mirrors.items()},
             packages = json.encode(hub_packages),
+            secdb = tag.secdb,
             spec = _spec_label(mctx = mctx, tag = tag),
         )
 

@@ -1,0 +1,262 @@
+"""TEST INFRASTRUCTURE, not a ruleset: a stand-in for rules_oci in the offline environment.
+
+rules_oci cannot be fetched on the machines that run rules_apk's end-to-end tests (it is not a
+Go module and Debian does not package it), so the `offline` config of the workspace's
+`.bazelrc` overrides the `rules_oci` module with this directory. It implements the three rules
+that `examples/` uses, `oci_image`, `oci_push` and `oci_load`, with rules_oci's attribute names,
+on top of `apkpack image` and `apkpack push`; what `examples/` does not use is rejected, not
+approximated. Outside the offline environment, `examples/` builds with the real rules_oci.
+
+It takes `apkpack` from the main repository (`@@//tools/cmd/apkpack`): it only works in the
+rules_apk workspace itself.
+"""
+
+_APKPACK = "@@//tools/cmd/apkpack"
+
+_OciStandinImageInfo = provider(
+    doc = "What `apkpack image` needs to write the image again, e.g. as a docker tarball.",
+    fields = {
+        "args": "The `apkpack image` arguments before --output, with layer paths.",
+        "layers": "The layer files.",
+    },
+)
+
+_IMAGE_DOC = """\
+Stand-in for rules_oci's `oci_image`: an OCI image layout (a directory named after the target)
+from layer tars, with no base image. Runs `apkpack image`.
+"""
+
+_IMAGE_ATTRS = {
+    "annotations": attr.string_dict(doc = "Manifest annotations."),
+    "architecture": attr.string(
+        doc = "The image's CPU architecture, e.g. `amd64`.",
+        mandatory = True,
+    ),
+    "base": attr.label(doc = "Not supported by the stand-in: images start from scratch."),
+    "cmd": attr.string_list(doc = "Default arguments of the entrypoint."),
+    "entrypoint": attr.string_list(doc = "The command the image runs."),
+    "env": attr.string_dict(doc = "Environment variables of the image's config."),
+    "labels": attr.string_dict(doc = "Labels of the image's config."),
+    "os": attr.string(
+        doc = "The image's operating system, e.g. `linux`.",
+        mandatory = True,
+    ),
+    "tars": attr.label_list(
+        doc = "The layers, bottom first: tar, tar.gz or tar.zst files.",
+        allow_files = True,
+    ),
+    "user": attr.string(doc = "The user (and group) the image runs as, e.g. `65532:65532`."),
+    "variant": attr.string(doc = "The architecture's variant, e.g. `v8`."),
+    "workdir": attr.string(doc = "The working directory of the image's processes."),
+    "_apkpack": attr.label(
+        default = _APKPACK,
+        executable = True,
+        cfg = "exec",
+    ),
+}
+
+def _image_args(ctx, layers):
+    """Returns the apkpack image arguments of an oci_image target, --output excluded."""
+    platform = ctx.attr.os + "/" + ctx.attr.architecture
+    if ctx.attr.variant:
+        platform += "/" + ctx.attr.variant
+    args = ["image", "--platform", platform]
+    for layer in layers:
+        args.extend(["--layer", layer.path])
+    for flag, values in [("--entrypoint", ctx.attr.entrypoint), ("--cmd", ctx.attr.cmd)]:
+        for v in values:
+            args.extend([flag, v])
+    for flag, values in [
+        ("--env", ctx.attr.env),
+        ("--label", ctx.attr.labels),
+        ("--annotation", ctx.attr.annotations),
+    ]:
+        for k, v in sorted(values.items()):
+            args.extend([flag, "{}={}".format(k, v)])
+    if ctx.attr.user:
+        args.extend(["--user", ctx.attr.user])
+    if ctx.attr.workdir:
+        args.extend(["--workdir", ctx.attr.workdir])
+    return args
+
+def _oci_image_impl(ctx):
+    if ctx.attr.base:
+        fail("oci_image {}: the rules_oci stand-in (e2e/rules_oci) supports no base".format(
+            ctx.label,
+        ))
+    layers = []
+    for t in ctx.attr.tars:
+        layers.extend(t[DefaultInfo].files.to_list())
+    args = _image_args(ctx, layers)
+    layout = ctx.actions.declare_directory(ctx.label.name)
+    ctx.actions.run(
+        executable = ctx.executable._apkpack,
+        arguments = args + ["--output", layout.path],
+        inputs = layers,
+        outputs = [layout],
+        mnemonic = "OciImage",
+        progress_message = "Assembling OCI image %{label} (rules_oci stand-in)",
+        toolchain = None,
+    )
+    return [
+        DefaultInfo(files = depset([layout])),
+        _OciStandinImageInfo(args = args, layers = layers),
+    ]
+
+oci_image = rule(
+    doc = _IMAGE_DOC,
+    implementation = _oci_image_impl,
+    attrs = _IMAGE_ATTRS,
+)
+
+def _rlocation(ctx, f):
+    """Returns the runfiles path of a file."""
+    if f.short_path.startswith("../"):
+        return f.short_path[3:]
+    return ctx.workspace_name + "/" + f.short_path
+
+def _quote(s):
+    """Quotes s for a POSIX shell."""
+    return "'" + s.replace("'", "'\\''") + "'"
+
+_PUSH_DOC = """\
+Stand-in for rules_oci's `oci_push`: `bazel run` it to push the image with `apkpack push`.
+Arguments: `--repository R` replaces `repository`, `--tag T` (repeatable) adds a tag. Plain
+http is allowed for registries on localhost and 127.0.0.1.
+"""
+
+_PUSH_SCRIPT = """\
+#!/usr/bin/env bash
+# Generated by the rules_oci stand-in (e2e/rules_oci) for {label}.
+set -euo pipefail
+runfiles=${{RUNFILES_DIR:-$0.runfiles}}
+apkpack=$runfiles/{apkpack}
+layout=$runfiles/{layout}
+repository={repository}
+tags=({tags})
+while [ $# -gt 0 ]; do
+    case $1 in
+    --repository) repository=$2; shift 2 ;;
+    --repository=*) repository=${{1#*=}}; shift ;;
+    --tag) tags+=("$2"); shift 2 ;;
+    --tag=*) tags+=("${{1#*=}}"); shift ;;
+    *) echo "error: unknown argument $1 (want --repository R, --tag T)" >&2; exit 2 ;;
+    esac
+done
+if [ -z "$repository" ]; then
+    echo "error: no repository: set it on {label}, or pass --repository" >&2
+    exit 2
+fi
+flags=()
+case $repository in
+localhost:* | localhost/* | 127.0.0.1:* | 127.0.0.1/*) flags+=(--insecure) ;;
+esac
+if [ ${{#tags[@]}} -eq 0 ]; then
+    "$apkpack" push "${{flags[@]}}" "$layout" "$repository"
+fi
+for tag in "${{tags[@]}}"; do
+    "$apkpack" push "${{flags[@]}}" "$layout" "$repository:$tag"
+done
+"""
+
+def _oci_push_impl(ctx):
+    layout = ctx.file.image
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.write(script, _PUSH_SCRIPT.format(
+        apkpack = _quote(_rlocation(ctx, ctx.executable._apkpack)),
+        label = str(ctx.label),
+        layout = _quote(_rlocation(ctx, layout)),
+        repository = _quote(ctx.attr.repository),
+        tags = " ".join([_quote(t) for t in ctx.attr.remote_tags]),
+    ), is_executable = True)
+    runfiles = ctx.runfiles(files = [layout, ctx.executable._apkpack])
+    runfiles = runfiles.merge(ctx.attr._apkpack[DefaultInfo].default_runfiles)
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+oci_push = rule(
+    doc = _PUSH_DOC,
+    implementation = _oci_push_impl,
+    executable = True,
+    attrs = {
+        "image": attr.label(
+            doc = "The `oci_image` to push.",
+            mandatory = True,
+            allow_single_file = True,
+        ),
+        "remote_tags": attr.string_list(doc = "Tags to push; none: push by digest only."),
+        "repository": attr.string(doc = "The repository, e.g. `127.0.0.1:5000/app`."),
+        "_apkpack": attr.label(
+            default = _APKPACK,
+            executable = True,
+            cfg = "target",
+        ),
+    },
+)
+
+_LOAD_DOC = """\
+Stand-in for rules_oci's `oci_load`: the image as a tarball that `docker load` accepts (output
+group `tarball`), written by `apkpack image --format docker`. `bazel run` loads it with
+`docker load` when a docker client is on PATH, and prints the tarball's path otherwise.
+"""
+
+_LOAD_SCRIPT = """\
+#!/usr/bin/env bash
+# Generated by the rules_oci stand-in (e2e/rules_oci) for {label}.
+set -euo pipefail
+runfiles=${{RUNFILES_DIR:-$0.runfiles}}
+tarball=$runfiles/{tarball}
+if command -v docker >/dev/null; then
+    exec docker load --input "$tarball"
+fi
+echo "no docker on PATH; the image tarball is $(readlink -f "$tarball")"
+"""
+
+def _oci_load_impl(ctx):
+    info = ctx.attr.image[_OciStandinImageInfo]
+    if len(ctx.attr.repo_tags) != 1:
+        fail("oci_load {}: the rules_oci stand-in takes exactly one repo_tags entry".format(
+            ctx.label,
+        ))
+    tarball = ctx.actions.declare_file(ctx.label.name + "/tarball.tar")
+    ctx.actions.run(
+        executable = ctx.executable._apkpack,
+        arguments = info.args + [
+            "--format",
+            "docker",
+            "--tag",
+            ctx.attr.repo_tags[0],
+            "--output",
+            tarball.path,
+        ],
+        inputs = info.layers,
+        outputs = [tarball],
+        mnemonic = "OciTarball",
+        progress_message = "Writing the docker tarball of %{label} (rules_oci stand-in)",
+        toolchain = None,
+    )
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.write(script, _LOAD_SCRIPT.format(
+        label = str(ctx.label),
+        tarball = _quote(_rlocation(ctx, tarball)),
+    ), is_executable = True)
+    return [
+        DefaultInfo(executable = script, runfiles = ctx.runfiles(files = [tarball])),
+        OutputGroupInfo(tarball = depset([tarball])),
+    ]
+
+oci_load = rule(
+    doc = _LOAD_DOC,
+    implementation = _oci_load_impl,
+    executable = True,
+    attrs = {
+        "image": attr.label(
+            doc = "The `oci_image` to load.",
+            mandatory = True,
+            providers = [_OciStandinImageInfo],
+        ),
+        "repo_tags": attr.string_list(
+            doc = "The `NAME:TAG` the image gets in the docker tarball.",
+            mandatory = True,
+        ),
+    },
+)
