@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The Bazel side of the tests, offline (e2e/bazel_env): every Bazel test of
+# the workspace (Go tests, rule tests, buildifier), then, when examples/ has
+# its BUILD file, the example image: built, unpacked, and its entrypoint run
+# in a chroot as the image's user, which must print libcurl's version line.
+#
+# Usage (as root): bash e2e/bazel_tests.sh
+# The examples need the demo repository in .cache/demo/e2e-repo, which
+# bash e2e/e2e.sh builds; run that first.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+echo "== e2e/bazel test //..."
+e2e/bazel test //...
+
+if [ ! -f examples/BUILD.bazel ]; then
+	echo "all Bazel tests passed (no examples/BUILD.bazel)"
+	exit 0
+fi
+
+echo "== e2e/bazel build //examples:image, then its entrypoint in a chroot"
+e2e/bazel build //examples:image
+layout=bazel-bin/examples/image
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+chmod 0755 "$root"
+manifest=$(jq -r '.manifests[0].digest | sub("sha256:"; "")' "$layout/index.json")
+config=$(jq -r '.config.digest | sub("sha256:"; "")' "$layout/blobs/sha256/$manifest")
+for layer in $(jq -r '.layers[].digest | sub("sha256:"; "")' "$layout/blobs/sha256/$manifest"); do
+	tar -xf "$layout/blobs/sha256/$layer" -C "$root"
+done
+user=$(jq -r '.config.User' "$layout/blobs/sha256/$config")
+entrypoint=$(jq -r '.config.Entrypoint[0]' "$layout/blobs/sha256/$config")
+out=$(chroot --userspec="$user" "$root" "$entrypoint")
+echo "$out"
+if [[ $out != libcurl/* ]]; then
+	echo "error: $entrypoint printed no libcurl version line" >&2
+	exit 1
+fi
+if [ -e "$root/bin/sh" ] || [ -e "$root/usr/bin/sh" ]; then
+	echo "error: the image has a shell" >&2
+	exit 1
+fi
+echo "all Bazel tests passed; image $(jq -r '.manifests[0].digest' "$layout/index.json")"
