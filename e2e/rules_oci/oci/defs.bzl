@@ -258,5 +258,10 @@ oci_load = rule(
             doc = "The `NAME:TAG` the image gets in the docker tarball.",
             mandatory = True,
         ),
+        "_apkpack": attr.label(
+            default = _APKPACK,
+            executable = True,
+            cfg = "exec",
+        ),
     },
 )
