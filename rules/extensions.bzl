@@ -13,7 +13,7 @@ and nothing else, and each package is downloaded by URL and checked against its 
 
 load("//rules/private:lockfile.bzl", "lockfile")
 load("//rules/private:packages.bzl", "packages")
-load("//rules/private:repositories.bzl", "apk_hub", "apk_package")
+load("//rules/private:repositories.bzl", "apk_hub", "apk_package", "apk_sysroot")
 
 _LOCK_DOC = """\
 Makes a hub repository, `@<name>`, from a lockfile. See the hub's targets in the `apk` extension
@@ -74,8 +74,9 @@ _mirror = tag_class(
 
 _DOC = """\
 Reads lockfiles (`*.apk.lock.json`) and creates, for each `lock` tag, a hub repository with
-`:layer`, `:sbom`, `:packages`, `:<package>.apk`, `:lockfile` and `:lock.update`, plus one
-repository per locked package, downloaded by URL and sha256 with Bazel's downloader.
+`:layer`, `:sbom`, `:packages`, `:<package>.apk`, `:lockfile`, `:lock.update`, `:sysroot` and
+`:cc_toolchain_<arch>`, plus one repository per locked package, downloaded by URL and sha256 with
+Bazel's downloader, and one sysroot repository per arch (fetched only when used).
 """
 
 def _spec_label(*, mctx, tag):
@@ -138,6 +139,7 @@ def _apk_impl(mctx):
         what = str(tag.lock)
         locked = lockfile.parse(content = mctx.read(tag.lock), what = what)
         hub_packages = []
+        by_arch = {}
         seen = {}
         for p in locked.packages:
             repo = packages.repo_name(hub = hub, arch = p.arch, name = p.name)
@@ -149,15 +151,20 @@ def _apk_impl(mctx):
                     p.arch,
                 ))
             seen[repo] = p.name
-            apk_package(
-                name = repo,
-                file = "{}-{}.apk".format(p.name, p.version),
-                sha256 = p.sha256,
-                urls = packages.urls(url = p.url, mirrors = mirrors),
-            )
+            file = "{}-{}.apk".format(p.name, p.version)
+            urls = packages.urls(url = p.url, mirrors = mirrors)
+            apk_package(name = repo, file = file, sha256 = p.sha256, urls = urls)
             hub_packages.append([p.name, p.arch, repo])
+            by_arch.setdefault(p.arch, []).append([file, p.sha256, urls])
+        for arch, sysroot_packages in sorted(by_arch.items()):
+            apk_sysroot(
+                name = packages.sysroot_repo_name(hub = hub, arch = arch),
+                arch = arch,
+                packages = json.encode(sysroot_packages),
+            )
         apk_hub(
             name = hub,
+            hub = hub,
             lock = tag.lock,
             mirrors = {r: urls[0] for r, urls in mirrors.items()},
             packages = json.encode(hub_packages),

@@ -36,7 +36,15 @@ def _urls(*, url, mirrors):
             urls.extend([t.rstrip("/") + "/" + url[len(prefix):] for t in targets])
     return urls + [url]
 
+def _sysroot_repo_name(*, hub, arch):
+    """Returns the name of the sysroot repository of a hub's arch: `<hub>__sysroot_<arch>`.
+
+    It cannot clash with a package repository, whose names have three `__`-separated parts.
+    """
+    return "{}__sysroot_{}".format(hub, arch)
+
 packages = struct(
     repo_name = _repo_name,
+    sysroot_repo_name = _sysroot_repo_name,
     urls = _urls,
 )

@@ -16,6 +16,11 @@ def _repo_name_test_impl(ctx):
         "build__aarch64__py3.12-pip",
         packages.repo_name(hub = "build", arch = "aarch64", name = "py3.12-pip"),
     )
+    asserts.equals(
+        env,
+        "build__sysroot_x86_64",
+        packages.sysroot_repo_name(hub = "build", arch = "x86_64"),
+    )
     return unittest.end(env)
 
 _repo_name_test = unittest.make(_repo_name_test_impl)
