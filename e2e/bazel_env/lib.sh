@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the variables are used by the scripts that source this
 # Sourced by e2e/bazel_env/setup.sh and e2e/bazel: where the offline Bazel
 # environment lives and how to run a command inside its Debian testing root.
 # See e2e/bazel_env/README.md for the layout and the reasons behind it.

@@ -12,6 +12,7 @@
 # The environment lives in .cache/bazel_env/ under the checkout, or in
 # $RULES_APK_BAZEL_ENV. See e2e/bazel_env/README.md.
 set -euo pipefail
+# shellcheck source=e2e/bazel_env/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 apt_options=(-o Acquire::Check-Valid-Until=false -o Dpkg::Use-Pty=0)
