@@ -73,10 +73,23 @@ _mirror = tag_class(
 )
 
 _DOC = """\
-Reads lockfiles (`*.apk.lock.json`) and creates, for each `lock` tag, a hub repository with
-`:layer`, `:sbom`, `:packages`, `:<package>.apk`, `:lockfile`, `:lock.update`, `:sysroot` and
-`:cc_toolchain_<arch>`, plus one repository per locked package, downloaded by URL and sha256 with
-Bazel's downloader, and one sysroot repository per arch (fetched only when used).
+Reads lockfiles (`*.apk.lock.json`) and creates, for each `lock` tag, a hub repository `@<name>`
+with these targets:
+
+- `:layer`: `apk_layer` of the whole closure for the target platform's arch; `:sbom`, its SPDX
+  2.3 JSON SBOM.
+- `:packages`: the `.apk` files of the target platform's arch; `:packages_<arch>`, those of one
+  arch; `:<package>.apk`, one package.
+- `:lockfile`: the lockfile.
+- `:lock.update`: `bazel run` it to re-resolve the spec with the newest versions, write the
+  lockfile into the workspace and print what changed (an `apk_lock`).
+- `:sysroot`: the packages of the target platform's arch, unpacked.
+- `:cc_toolchain_<arch>`: a C toolchain on that sysroot: the machine's gcc, with every header,
+  start file and library from the sysroot. Register it with
+  `register_toolchains("@<name>//:cc_toolchain_x86_64")`.
+
+Each package is its own repository, downloaded by URL and sha256 with Bazel's downloader; each
+sysroot too, fetched only when used.
 """
 
 def _spec_label(*, mctx, tag):

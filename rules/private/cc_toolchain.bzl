@@ -7,7 +7,7 @@ environment); nothing else of the machine reaches a compile or a link:
   paths in linker scripts (`libc.so`) are the sysroot's;
 - `-nostdinc` drops the machine's headers; the sysroot's compiler headers
   (`usr/lib/gcc/<triple>/<version>/include`), multiarch headers and `usr/include` come instead;
-- `-B` puts the sysroot's start files (`Scrt1.o`, `crti.o`, `crtbeginS.o`, …) and libgcc before
+- `-B` puts the sysroot's start files (`Scrt1.o`, `crti.o`, `crtbeginS.o`, ...) and libgcc before
   the compiler's own.
 
 So a binary built with it asks for the glibc of the lockfile, not the newer one of the machine,
