@@ -245,6 +245,11 @@ def _existing(sysroot, dirs):
     return [d for d in dirs if sysroot.get_child(d).exists]
 
 def _apk_sysroot_impl(rctx):
+    # TODO(#6): unpack through apkpack (a sysroot command, as the design plans) so that C:,
+    # datahash and every file's SHA-1 are checked here as apk_layer checks them; for now the
+    # downloader's sha256 against the lockfile is the only check.
+    # TODO(#6): cc_library targets from the sysroot's .pc files (pkg-config), so that programs
+    # depend on "@build//:libcurl" instead of passing -lcurl.
     arch = rctx.attr.arch
     packages = json.decode(rctx.attr.packages)
     for i, (file, sha256, urls) in enumerate(packages):

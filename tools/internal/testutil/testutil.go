@@ -15,9 +15,15 @@ import (
 // go test ./... -update.
 var Update = flag.Bool("update", false, "rewrite golden files")
 
-// RepoRoot returns the directory holding go.mod.
+// RepoRoot returns the directory holding go.mod. Under bazel test it is the
+// workspace's runfiles tree instead, where the files a test declares as data
+// sit at their paths in the repository: walking up from the sandbox would
+// leave it.
 func RepoRoot(t testing.TB) string {
 	t.Helper()
+	if srcdir, ws := os.Getenv("TEST_SRCDIR"), os.Getenv("TEST_WORKSPACE"); srcdir != "" && ws != "" {
+		return filepath.Join(srcdir, ws)
+	}
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +43,8 @@ func RepoRoot(t testing.TB) string {
 // RealData returns the path of a file or folder under the shared real test
 // data (../shared/testdata/real next to the repository, or
 // $RULES_APK_REAL_TESTDATA), and skips the test with a message when it is
-// absent.
+// absent: always under bazel test, unless --test_env passes
+// RULES_APK_REAL_TESTDATA.
 func RealData(t testing.TB, elem ...string) string {
 	t.Helper()
 	base := os.Getenv("RULES_APK_REAL_TESTDATA")
