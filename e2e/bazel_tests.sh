@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The Bazel side of the tests, offline (e2e/bazel_env): every Bazel test of
-# the workspace (Go tests, rule tests, buildifier), then, when examples/ has
-# its BUILD file, the example image: built, unpacked, and its entrypoint run
-# in a chroot as the image's user, which must print libcurl's version line.
+# the workspace (Go tests, rule tests, buildifier, docs), then, when examples/
+# has its BUILD file, the example image: built, unpacked, and its entrypoint
+# run in a chroot as the image's user, which must print libcurl's version
+# line; then pushed by `bazel run //examples:push` to Debian's
+# docker-registry on 127.0.0.1, which must serve the same digest.
 #
 # Usage (as root): bash e2e/bazel_tests.sh
 # The examples need the demo repository in .cache/demo/e2e-repo, which
-# bash e2e/e2e.sh builds; run that first.
+# bash e2e/e2e.sh builds; run that first. They need jq, skopeo and Debian's
+# docker-registry, which e2e/e2e.sh installs too.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -41,4 +44,28 @@ if [ -e "$root/bin/sh" ] || [ -e "$root/usr/bin/sh" ]; then
 	echo "error: the image has a shell" >&2
 	exit 1
 fi
-echo "all Bazel tests passed; image $(jq -r '.manifests[0].digest' "$layout/index.json")"
+digest=$(jq -r '.manifests[0].digest' "$layout/index.json")
+
+echo "== e2e/bazel run //examples:push to docker-registry on 127.0.0.1"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir "$root.registry"
+trap 'kill "$registry_pid" 2>/dev/null || true; rm -rf "$root" "$root.registry"' EXIT
+printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+	"$root.registry/data" "$port" >"$root.registry/config.yml"
+docker-registry serve "$root.registry/config.yml" >"$root.registry/log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 50); do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		break
+	fi
+	sleep 0.1
+done
+repository=127.0.0.1:$port/rules-apk/curl-version
+e2e/bazel run //examples:push -- --repository "$repository"
+served=$(skopeo inspect --tls-verify=false "docker://$repository:latest" | jq -r .Digest)
+if [ "$served" != "$digest" ]; then
+	cat "$root.registry/log" >&2
+	echo "error: the registry serves $served, the image is $digest" >&2
+	exit 1
+fi
+echo "all Bazel tests passed; image $digest, pushed to $repository:latest"
