@@ -166,8 +166,17 @@ fetch_go() {
 
 main() {
 	bazel_env_require_root
-	command -v debootstrap >/dev/null ||
-		bazel_env_die "debootstrap is missing; install it with: apt-get install debootstrap"
+	if ! command -v debootstrap >/dev/null; then
+		# A fresh machine's apt lists can be empty, hence the update.
+		bazel_env_log "installing debootstrap on the host (apt-get)"
+		mkdir -p "$bazel_env_dir"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap \
+			>"$bazel_env_dir/host-apt.log" 2>&1 ||
+			{ apt-get update >>"$bazel_env_dir/host-apt.log" 2>&1 &&
+				DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+					debootstrap >>"$bazel_env_dir/host-apt.log" 2>&1; } ||
+			bazel_env_die "installing debootstrap failed; see $bazel_env_dir/host-apt.log"
+	fi
 	[ -f /usr/share/debootstrap/scripts/sid ] ||
 		bazel_env_die "debootstrap has no sid script (/usr/share/debootstrap/scripts/sid)"
 	bazel_env_unshare "$@"
