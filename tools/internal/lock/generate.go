@@ -43,10 +43,16 @@ type GenerateOptions struct {
 	// is fetched from the value plus the rest of the URL, while the
 	// lockfile keeps the original URL (a corporate mirror, or a local copy
 	// of a repository). The longest matching prefix wins.
-	Mirrors map[string]string
+	Mirrors Mirrors
 	// Logger receives warnings and progress; nil discards them.
 	Logger *slog.Logger
 }
+
+// Mirrors maps URL prefixes (FROM) to where their content is fetched from
+// instead (TO): a corporate mirror, or a local copy of a repository. Only
+// fetching changes; lockfiles keep the FROM URLs, so a lockfile locked
+// through a mirror holds on a machine that reaches the real repository.
+type Mirrors map[string]string
 
 // ParseMirror parses a FROM=TO mirror flag into its two URLs.
 func ParseMirror(s string) (from, to string, err error) {
@@ -57,10 +63,32 @@ func ParseMirror(s string) (from, to string, err error) {
 	return strings.TrimRight(from, "/"), strings.TrimRight(to, "/"), nil
 }
 
-// fetchURL applies the mirrors to u.
-func (g *generator) fetchURL(u string) string {
+// ParseMirrors parses FROM=TO flags; nil for none.
+func ParseMirrors(flags []string) (Mirrors, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	m := Mirrors{}
+	for _, f := range flags {
+		from, to, err := ParseMirror(f)
+		if err != nil {
+			return nil, err
+		}
+		m[from] = to
+	}
+	return m, nil
+}
+
+// Rewrite returns where to fetch u from: u with the longest FROM prefix it
+// starts with (whole path segments only) replaced by its TO, else u.
+//
+// With https://demo.rules-apk.invalid=file:///srv/demo,
+// https://demo.rules-apk.invalid/v1/x86_64/APKINDEX.tar.gz becomes
+// file:///srv/demo/v1/x86_64/APKINDEX.tar.gz, and
+// https://demo.rules-apk.invalid2/x stays as it is.
+func (m Mirrors) Rewrite(u string) string {
 	best := ""
-	for from := range g.opts.Mirrors {
+	for from := range m {
 		if (u == from || strings.HasPrefix(u, from+"/")) && len(from) > len(best) {
 			best = from
 		}
@@ -68,8 +96,11 @@ func (g *generator) fetchURL(u string) string {
 	if best == "" {
 		return u
 	}
-	return g.opts.Mirrors[best] + strings.TrimPrefix(u, best)
+	return m[best] + strings.TrimPrefix(u, best)
 }
+
+// fetchURL applies the mirrors to u.
+func (g *generator) fetchURL(u string) string { return g.opts.Mirrors.Rewrite(u) }
 
 // Generate resolves the spec's world for every arch and pins each package
 // of the closures: every index is verified against the keyring, every

@@ -312,3 +312,34 @@ func TestGenerateMirror(t *testing.T) {
 		t.Error("ParseMirror accepted a flag without =")
 	}
 }
+
+func TestMirrorsRewrite(t *testing.T) {
+	m, err := ParseMirrors([]string{
+		"https://demo.rules-apk.invalid=file:///srv/demo/",
+		"https://demo.rules-apk.invalid/v2=http://127.0.0.1:8080/snapshot2",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"https://demo.rules-apk.invalid/v1/x86_64/APKINDEX.tar.gz",
+			"file:///srv/demo/v1/x86_64/APKINDEX.tar.gz"},
+		{"https://demo.rules-apk.invalid/keys/demo.rsa.pub", "file:///srv/demo/keys/demo.rsa.pub"},
+		{"https://demo.rules-apk.invalid/v2/x86_64/a-1-r0.apk",
+			"http://127.0.0.1:8080/snapshot2/x86_64/a-1-r0.apk"},
+		{"https://demo.rules-apk.invalid", "file:///srv/demo"},
+		{"https://demo.rules-apk.invalid2/x", "https://demo.rules-apk.invalid2/x"},
+		{"https://packages.wolfi.dev/os/x86_64/APKINDEX.tar.gz",
+			"https://packages.wolfi.dev/os/x86_64/APKINDEX.tar.gz"},
+	} {
+		if got := m.Rewrite(tc.in); got != tc.want {
+			t.Errorf("Rewrite(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	if got := Mirrors(nil).Rewrite("https://a/b"); got != "https://a/b" {
+		t.Errorf("nil Mirrors rewrote https://a/b to %s", got)
+	}
+	if _, err := ParseMirrors([]string{"https://a=file:///b", "bad"}); err == nil {
+		t.Error("ParseMirrors accepted a flag without =")
+	}
+}
