@@ -189,7 +189,7 @@ build_image() {
 	cp examples/main.c "$dir/compile/main.c"
 	# -nostdinc and -nostdlib keep the host's headers, start files and
 	# libraries out; everything is named inside the sysroot. The host gcc
-	# only compiles and links (TODO(#7): the sysroot's own gcc, through its
+	# only compiles and links (TODO(toolchain): the sysroot's own gcc, through its
 	# loader, as the toolchain issue does).
 	(
 		cd "$dir/compile"

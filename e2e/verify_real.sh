@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The main job, as far as it exists today: builds apkpack, verifies the real
-# Alpine and Wolfi packages and indexes of the shared test data (signature,
-# C:, datahash, per-file SHA-1), shows that the tampered package is rejected,
-# and prints what the files contain.
+# Verifies real packages: builds apkpack, verifies the real Alpine and Wolfi
+# packages and indexes of the shared test data (signature, C:, datahash,
+# per-file SHA-1), shows that the tampered package is rejected, and prints
+# what the files contain. (The main job is e2e/e2e.sh.)
 #
-# Usage: bash e2e/demo.sh
+# Usage: bash e2e/verify_real.sh
 # The test data folder defaults to ../shared/testdata/real next to the
 # checkout; set RULES_APK_REAL_TESTDATA to use another.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=e2e/env.sh
 source e2e/env.sh
 
 real=${RULES_APK_REAL_TESTDATA:-../shared/testdata/real}
