@@ -393,5 +393,5 @@ runtime  $locked_count packages of $runtime_lock, the same in the image's instal
 binary   $entrypoint, $(size "$run1/compile/curl-version"), built against the sysroot;
          layer $(sha256sum "$run1/binary.tar" | cut -c1-64 | sed 's/^/sha256:/'), $(size "$run1/binary.tar")
 build    $(jq '.packages | length' "$build_lock") packages of $build_lock; sysroot $(size "$run1/sysroot")
-packages $(tr '\n' ' ' <"$work/locked.txt" | fold -s -w 90 | sed '2,$s/^/         /')
+packages $(tr '\n' ' ' <"$work/locked.txt" | fold -s -w 90 | sed -e 's/ *$//' -e '2,$s/^/         /')
 EOF
