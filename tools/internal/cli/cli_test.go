@@ -24,6 +24,20 @@ func apkpack(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// inspectJSON runs apkpack inspect --json on path and decodes its output.
+func inspectJSON[V any](t *testing.T, path string) V {
+	t.Helper()
+	var v V
+	code, stdout, stderr := apkpack(t, "inspect", "--json", path)
+	if code != 0 {
+		t.Fatalf("inspect --json %s: exit %d: %s", path, code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+		t.Fatalf("inspect --json %s: %v\n%s", path, err, stdout)
+	}
+	return v
+}
+
 func TestVersionCommands(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -242,14 +256,7 @@ func TestPackDetectsProvides(t *testing.T) {
 			if code, _, stderr := apkpack(t, args...); code != 0 {
 				t.Fatalf("pack: exit %d: %s", code, stderr)
 			}
-			code, stdout, stderr := apkpack(t, "inspect", "--json", out)
-			if code != 0 {
-				t.Fatalf("inspect: exit %d: %s", code, stderr)
-			}
-			var v packageView
-			if err := json.Unmarshal([]byte(stdout), &v); err != nil {
-				t.Fatal(err)
-			}
+			v := inspectJSON[packageView](t, out)
 			if diff := cmp.Diff(tt.want, v.Package.Provides); diff != "" {
 				t.Errorf("provides (-want +got):\n%s", diff)
 			}
@@ -275,14 +282,7 @@ func TestPackOwners(t *testing.T) {
 	if code, stderr := pack("--owner", "/home/nonroot=65532:65532"); code != 0 {
 		t.Fatalf("pack --owner: exit %d: %s", code, stderr)
 	}
-	code, stdout, stderr := apkpack(t, "inspect", "--json", out)
-	if code != 0 {
-		t.Fatalf("inspect: exit %d: %s", code, stderr)
-	}
-	var v packageView
-	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
-		t.Fatal(err)
-	}
+	v := inspectJSON[packageView](t, out)
 	got := map[string]string{}
 	for _, f := range v.Files {
 		got[f.Path] = fmt.Sprintf("%d:%d", f.UID, f.GID)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,18 +29,7 @@ func TestInspectInstalled(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var views []installedView
-	for _, path := range []string{db, root} {
-		code, stdout, stderr := apkpack(t, "inspect", "--json", path)
-		if code != 0 {
-			t.Fatalf("inspect --json %s: exit %d: %s", path, code, stderr)
-		}
-		var v installedView
-		if err := json.Unmarshal([]byte(stdout), &v); err != nil {
-			t.Fatalf("inspect --json %s: %v\n%s", path, err, stdout)
-		}
-		views = append(views, v)
-	}
+	views := []installedView{inspectJSON[installedView](t, db), inspectJSON[installedView](t, root)}
 	v := views[0]
 	if v.Kind != "installed" || len(v.Packages) != 15 {
 		t.Fatalf("inspect says kind %q with %d packages, want installed with 15", v.Kind,
