@@ -17,7 +17,8 @@
 # stdout.
 #
 # Usage: bash e2e/e2e.sh [--relock]
-#   --relock  re-lock examples/*.apk.lock.json against the demo repository
+#   --relock  re-lock examples/*.apk.lock.json against the demo repository,
+#             with --upgrade (the demo repository keeps no old versions),
 #             instead of checking them (after changing a spec or the demo)
 #
 # Needs Go, apt-get and dpkg-deb (the demo repository), and docker-registry,
@@ -46,6 +47,8 @@ esac
 readonly canonical=https://demo.rules-apk.invalid
 readonly image_name=rules-apk/curl-version
 readonly entrypoint=/usr/bin/curl-version
+# The image runs as Wolfi's nonroot user, whose home demo-baselayout owns.
+readonly user=65532:65532
 
 start=$(date +%s)
 lap_start=$start
@@ -143,7 +146,7 @@ lap "demo repository"
 for spec in runtime build; do
 	if [ "$relock" = 1 ]; then
 		say "apkpack lock examples/$spec.apk.yaml"
-		logged "lock-$spec" "$apkpack" lock "examples/$spec.apk.yaml" "${mirror[@]}" \
+		logged "lock-$spec" "$apkpack" lock "examples/$spec.apk.yaml" --upgrade "${mirror[@]}" \
 			--cache-dir "$apk_cache"
 		continue
 	fi
@@ -218,8 +221,8 @@ build_image() {
 	say "apkpack image"
 	captured image "$dir/image.digest" "$apkpack" image --platform linux/amd64 \
 		--layer "$dir/runtime.tar.gz" --layer "$dir/binary.tar" --entrypoint "$entrypoint" \
-		--env PATH=/usr/bin --annotation org.opencontainers.image.title=curl-version \
-		-o "$dir/image"
+		--env PATH=/usr/bin --user "$user" \
+		--annotation org.opencontainers.image.title=curl-version -o "$dir/image"
 }
 
 # check_from_sysroot DIR SYSROOT: every header the compiler read and every
@@ -312,14 +315,27 @@ lap "push and pull"
 say "umoci unpack --rootless, runc run"
 bundle=$work/bundle
 logged umoci umoci unpack --rootless --image "$work/pulled:e2e" "$bundle"
-# The image's own entrypoint, as umoci read it from the image config, in a
-# rootless runc spec.
+# The image's own entrypoint and user, as umoci read them from the image
+# config, in a rootless runc spec. A rootless spec maps one uid, the
+# caller's, to 0; as root the script maps the image's user too and runs as
+# it, otherwise it runs as 0 in the container.
 mv "$bundle/config.json" "$work/umoci-config.json"
 args=$(jq -c .process.args "$work/umoci-config.json")
 [ "$args" = "[\"$entrypoint\"]" ] || fail "the image's entrypoint is $args"
+image_user=$(jq -r '"\(.process.user.uid):\(.process.user.gid)"' "$work/umoci-config.json")
+[ "$image_user" = "$user" ] || fail "the image's user is $image_user, want $user"
 runc spec --rootless --bundle "$bundle"
-jq --argjson args "$args" '.process.args = $args | .process.terminal = false' \
-	"$bundle/config.json" >"$work/config.json"
+run_as=0:0
+if [ "$(id -u)" = 0 ]; then
+	run_as=$user
+fi
+jq --argjson args "$args" --argjson uid "${run_as%:*}" --argjson gid "${run_as#*:}" '
+	.process.args = $args | .process.terminal = false |
+	.process.user = {uid: $uid, gid: $gid} |
+	if $uid != 0 then
+		.linux.uidMappings += [{containerID: $uid, hostID: $uid, size: 1}] |
+		.linux.gidMappings += [{containerID: $gid, hostID: $gid, size: 1}]
+	else . end' "$bundle/config.json" >"$work/config.json"
 mv "$work/config.json" "$bundle/config.json"
 container=rules-apk-e2e-$$
 output=$(timeout 120 runc --root "$work/runc" run --bundle "$bundle" "$container" \
@@ -330,6 +346,7 @@ output=$(timeout 120 runc --root "$work/runc" run --bundle "$bundle" "$container
 container=
 mapfile -t lines <<<"$output"
 printf '   | %s\n' "${lines[@]}" >&2
+lap "run"
 
 # --- assertions on what ran and what the image holds ---
 # upstream VERSION of a runtime lockfile package: its version without -rN.
@@ -359,6 +376,8 @@ for f in bin/sh usr/bin/sh bin/busybox usr/bin/busybox; do
 		fail "the image holds /$f"
 	fi
 done
+home=$(tar -tvzf "$work/run1/runtime.tar.gz" --numeric-owner home/nonroot/ | awk '{print $2}')
+[ "$home" = 65532/65532 ] || fail "/home/nonroot is owned by ${home:-nobody}, want 65532/65532"
 
 "$apkpack" inspect --json "$rootfs" >"$work/installed.json"
 jq -r '.packages[] | .name + "-" + .version' "$work/installed.json" | sort >"$work/installed.txt"
@@ -370,7 +389,7 @@ locked_count=$(wc -l <"$work/locked.txt")
 [ "$sbom_count" = "$locked_count" ] ||
 	fail "the SBOM lists $sbom_count packages, the runtime lockfile $locked_count"
 
-lap "run and checks"
+lap checks
 
 # --- what was built ---
 size() {
@@ -384,7 +403,7 @@ timings=$(printf '%s, ' "${laps[@]}")
 cat <<EOF
 e2e: OK in $(($(date +%s) - start)) s (${timings%, })
 image    $digest (linux/amd64), the same from a second build
-pushed   $ref; pulled back with skopeo, run with umoci and runc
+pushed   $ref; pulled back with skopeo, run with umoci and runc as $run_as
 output   ${lines[1]}
          ${lines[0]}
 runtime  $locked_count packages of $runtime_lock, the same in the image's installed database
