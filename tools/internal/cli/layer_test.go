@@ -137,6 +137,11 @@ func TestFetchThenLayer(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
 		t.Fatalf("layer --json: %v\n%s", err, stdout)
 	}
+	for _, p := range []string{layerPath, sbomPath} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v (%v), want 0644", p, fi.Mode(), err)
+		}
+	}
 	if len(v.Layers) != 1 || v.Layers[0].Digest != "sha256:"+fileSHA256(t, layerPath) {
 		t.Errorf("layer --json says %+v; the file's sha256 is %s", v.Layers, fileSHA256(t, layerPath))
 	}
