@@ -10,11 +10,13 @@
 #      docker-registry on 127.0.0.1 -> skopeo copy back to an OCI layout
 #   -> umoci unpack --rootless -> runc run (rootless spec)
 #
-# It checks that the program prints the libcurl version line of the runtime
-# lockfile's packages, that the image holds no shell, that its installed
-# database lists exactly the runtime lockfile's packages, and that a second
-# build gives the same image digest. Progress goes to stderr, the summary to
-# stdout.
+# It checks that the compiler and the linker read only the sysroot, that the
+# program prints the libcurl version line of the runtime lockfile's packages
+# (run as the image's user, 65532, when the script runs as root), that the
+# image holds no shell, that its installed database and SBOM list exactly
+# the runtime lockfile's packages, that /home/nonroot belongs to 65532, and
+# that a second build, in another directory, gives the same image digest.
+# Progress goes to stderr, the summary of what was built to stdout.
 #
 # Usage: bash e2e/e2e.sh [--relock]
 #   --relock  re-lock examples/*.apk.lock.json against the demo repository,
