@@ -40,10 +40,13 @@ echo "== apkpack verify: real packages and indexes"
 
 echo
 echo "== apkpack verify: the tampered package must be rejected"
-if "$apkpack" verify --keyring "$real/wolfi/wolfi-signing.rsa.pub" "$real/tampered/aws-c-s3-0.4.9-r0.apk"; then
+if why=$("$apkpack" verify --keyring "$real/wolfi/wolfi-signing.rsa.pub" \
+	"$real/tampered/aws-c-s3-0.4.9-r0.apk" 2>&1); then
 	echo "error: the tampered package verified" >&2
 	exit 1
 fi
+echo "rejected, as it must be:"
+echo "$why"
 
 for f in "$real/wolfi/libcap-2.69-r0.apk" "$real/wolfi-aarch64-resigned/APKINDEX.tar.gz"; do
 	echo
