@@ -382,10 +382,13 @@ home=$(tar -tvzf "$work/run1/runtime.tar.gz" --numeric-owner home/nonroot/ | awk
 [ "$home" = 65532/65532 ] || fail "/home/nonroot is owned by ${home:-nobody}, want 65532/65532"
 
 "$apkpack" inspect --json "$rootfs" >"$work/installed.json"
-jq -r '.packages[] | .name + "-" + .version' "$work/installed.json" | sort >"$work/installed.txt"
-jq -r '.packages[] | .name + "-" + .version' "$runtime_lock" | sort >"$work/locked.txt"
-diff -u "$work/locked.txt" "$work/installed.txt" >&2 ||
+# Name, version and package identity (C:) of every record.
+ids='.packages[] | .name + "-" + .version + " " + .checksum'
+jq -r "$ids" "$work/installed.json" | sort >"$work/installed.txt"
+jq -r "$ids" "$runtime_lock" | sort >"$work/locked-ids.txt"
+diff -u "$work/locked-ids.txt" "$work/installed.txt" >&2 ||
 	fail "the image's installed database does not list exactly the runtime lockfile's packages"
+cut -d' ' -f1 "$work/locked-ids.txt" >"$work/locked.txt"
 jq -r '.packages[] | .name + "-" + .versionInfo' "$work/run1/runtime.spdx.json" | sort \
 	>"$work/sbom.txt"
 diff -u "$work/locked.txt" "$work/sbom.txt" >&2 ||
