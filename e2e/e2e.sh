@@ -194,8 +194,8 @@ build_image() {
 	cp examples/main.c "$dir/compile/main.c"
 	# -nostdinc and -nostdlib keep the host's headers, start files and
 	# libraries out; everything is named inside the sysroot. The host gcc
-	# only compiles and links (TODO(toolchain): the sysroot's own gcc, through its
-	# loader, as the toolchain issue does).
+	# only compiles and links; issue #6's toolchain and a later one that runs the
+	# build lockfile's own gcc replace it.
 	(
 		cd "$dir/compile"
 		gcc -O2 -Wall -Werror --sysroot="$sysroot" -nostdinc -isystem "$gcc_dir/include" \
