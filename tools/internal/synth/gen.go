@@ -211,4 +211,3 @@ func (g *synthGen) pkg(o *synthOrigin, name, ver string, b synthBuild) apk.Packa
 		Checksum:         apk.SHA1Checksum(sum[:]),
 	}
 }
-
