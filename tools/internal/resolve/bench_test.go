@@ -90,8 +90,8 @@ func BenchmarkSolve(b *testing.B) {
 
 // BenchmarkLockPipeline measures what `apkpack lock` does per architecture
 // on a Wolfi-sized index: read and verify the 200,000-record
-// APKINDEX.tar.gz (RSA256), build the provider index, solve
-// so:libcurl.so.4.
+// APKINDEX.tar.gz (RSA256), prune it to what the world reaches, build the
+// provider index, solve so:libcurl.so.4.
 func BenchmarkLockPipeline(b *testing.B) {
 	index, keyring := syntheticIndexFile(b)
 	req := Request{World: world(b, synth.Curl)}
@@ -102,13 +102,25 @@ func BenchmarkLockPipeline(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s, err := NewSolver([]Repository{NewRepository("", idx.Packages)})
+		repos := Prune([]Repository{NewRepository("", idx.Packages)}, req)
+		s, err := NewSolver(repos)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if _, err := s.Solve(req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkPrune measures pruning the 200,000-record index to what a solve
+// of so:libcurl.so.4 can reach.
+func BenchmarkPrune(b *testing.B) {
+	repos := []Repository{{Packages: syntheticFull()}}
+	req := Request{World: world(b, synth.Curl)}
+	b.ReportAllocs()
+	for b.Loop() {
+		Prune(repos, req)
 	}
 }
 
