@@ -107,7 +107,10 @@ func runResolve(cmd *cobra.Command, o *resolveOptions, args []string) error {
 		}
 	}
 	// Index only what the world can reach: the full index is dropped here.
-	sol, err := resolve.Solve(resolve.Prune(repos, req), req)
+	if repos, err = resolve.Prune(repos, req); err != nil {
+		return err
+	}
+	sol, err := resolve.Solve(repos, req)
 	if err != nil {
 		return err
 	}

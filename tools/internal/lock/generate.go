@@ -245,11 +245,14 @@ func (g *generator) lockArch(ctx context.Context, arch string, world, baseWorld 
 	if err != nil {
 		return err
 	}
-	repos = resolve.Prune(repos, resolve.Request{
+	repos, err = resolve.Prune(repos, resolve.Request{
 		World:        append(append([]apk.Constraint(nil), baseWorld...), world...),
 		Installed:    seeds,
 		UpgradeNames: g.opts.UpgradeNames,
 	})
+	if err != nil {
+		return fmt.Errorf("indexing %s repositories: %w", arch, err)
+	}
 	solver, err := resolve.NewSolver(repos)
 	if err != nil {
 		return fmt.Errorf("indexing %s repositories: %w", arch, err)

@@ -102,7 +102,10 @@ func BenchmarkLockPipeline(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		repos := Prune([]Repository{NewRepository("", idx.Packages)}, req)
+		repos, err := Prune([]Repository{NewRepository("", idx.Packages)}, req)
+		if err != nil {
+			b.Fatal(err)
+		}
 		s, err := NewSolver(repos)
 		if err != nil {
 			b.Fatal(err)
@@ -120,7 +123,9 @@ func BenchmarkPrune(b *testing.B) {
 	req := Request{World: world(b, synth.Curl)}
 	b.ReportAllocs()
 	for b.Loop() {
-		Prune(repos, req)
+		if _, err := Prune(repos, req); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -23,7 +23,20 @@ import (
 // provider of every such name (and a little more: names are matched by a
 // 64-bit hash, and a provider's own name is followed too), so the solver
 // sees the same candidates for each name it discovers.
-func Prune(repos []Repository, req Request) []Repository {
+//
+// Prune fails as NewSolver and Solve do on a record or an installed package
+// the solver cannot work with.
+func Prune(repos []Repository, req Request) ([]Repository, error) {
+	for ri, r := range repos {
+		for pi, pkg := range r.Packages {
+			if err := checkRecord(ri, pi, pkg); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := checkInstalled(&req); err != nil {
+		return nil, err
+	}
 	p := newPruner(repos)
 	for _, c := range req.World {
 		p.want(c.Name)
@@ -32,9 +45,7 @@ func Prune(repos []Repository, req Request) []Repository {
 		p.want(n)
 	}
 	for _, pkg := range req.Installed {
-		if pkg != nil {
-			p.wantPackage(pkg)
-		}
+		p.wantPackage(pkg)
 	}
 	p.run()
 	out := make([]Repository, len(repos))
@@ -48,7 +59,7 @@ func Prune(repos []Repository, req Request) []Repository {
 			rec++
 		}
 	}
-	return out
+	return out, nil
 }
 
 // pruner finds the providers of names by hash. Every own name and p: name
@@ -83,11 +94,9 @@ func newPruner(repos []Repository) *pruner {
 	for _, r := range repos {
 		for _, pkg := range r.Packages {
 			p.recs = append(p.recs, pkg)
-			if pkg != nil {
-				entries++ // its own name
-				if pkg.Provides != "" {
-					entries += 1 + strings.Count(pkg.Provides, " ")
-				}
+			entries++ // its own name
+			if pkg.Provides != "" {
+				entries += 1 + strings.Count(pkg.Provides, " ")
 			}
 		}
 	}
@@ -108,10 +117,6 @@ func newPruner(repos []Repository) *pruner {
 	p.entryOf = make([]int32, 0, entries)
 	p.next = make([]int32, 0, entries)
 	for i, pkg := range p.recs {
-		if checkPackage(pkg) != nil {
-			p.taken[i] = true // for NewSolver to reject
-			continue
-		}
 		own := p.hash(pkg.Name)
 		p.add(own, int32(i))
 		// Plain loops, not forEachField: a closure per record would be
@@ -219,9 +224,6 @@ func constraintName(f string) string {
 // clonePackage copies a record and its strings, so that it keeps no part
 // of the index it was read from alive.
 func clonePackage(pkg *apk.Package) *apk.Package {
-	if pkg == nil {
-		return nil
-	}
 	c := *pkg
 	for _, s := range []*string{&c.Name, &c.Version, &c.Arch, &c.Description, &c.URL, &c.License,
 		&c.Origin, &c.Maintainer, &c.Commit, &c.Depends, &c.Provides, &c.InstallIf, &c.Replaces,

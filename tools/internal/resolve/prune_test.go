@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
@@ -17,7 +18,10 @@ func TestPruneSynthetic(t *testing.T) {
 	}
 	repos := []Repository{{Packages: syntheticFull()}}
 	req := Request{World: world(t, synth.Curl)}
-	pruned := Prune(repos, req)
+	pruned, err := Prune(repos, req)
+	if err != nil {
+		t.Fatal(err)
+	}
 	closure, _ := synth.Closure()
 	// Every version of the closure's names and of the other provider.
 	if n, max := len(pruned[0].Packages), 10*(len(closure)+1); n < len(closure) || n > max {
@@ -34,4 +38,19 @@ func TestPruneSynthetic(t *testing.T) {
 	}
 	sol, err := Solve(repos, req)
 	checkPrune(t, repos, req, sol, err)
+}
+
+// TestPruneBadRecord: Prune names a record the solver cannot take by its
+// place in the repositories given, as NewSolver does.
+func TestPruneBadRecord(t *testing.T) {
+	repos := []Repository{{Packages: []*apk.Package{{Name: "a", Version: "1"}, {Name: "b"}}}}
+	_, err := Prune(repos, Request{World: world(t, "a")})
+	_, want := NewSolver(repos)
+	if err == nil || want == nil || err.Error() != want.Error() {
+		t.Errorf("Prune: %v; NewSolver: %v", err, want)
+	}
+	_, err = Prune(repos[:0], Request{World: world(t, "a"), Installed: []*apk.Package{nil}})
+	if err == nil || !strings.Contains(err.Error(), "installed package 0") {
+		t.Errorf("Prune with a nil installed package: %v", err)
+	}
 }
