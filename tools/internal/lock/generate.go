@@ -269,6 +269,21 @@ func (g *generator) lockArch(ctx context.Context, arch string, world, baseWorld 
 	if err != nil {
 		return err
 	}
+	// Index only what the worlds and the locked packages can reach (a
+	// superset of what the base solve and the solve look at): the full
+	// indexes are dropped here.
+	seeds, err := g.lockedPackages(arch)
+	if err != nil {
+		return err
+	}
+	repos, err = resolve.Prune(repos, resolve.Request{
+		World:        append(append([]apk.Constraint(nil), baseWorld...), world...),
+		Installed:    seeds,
+		UpgradeNames: g.opts.UpgradeNames,
+	})
+	if err != nil {
+		return fmt.Errorf("indexing %s repositories: %w", arch, err)
+	}
 	solver, err := resolve.NewSolver(repos)
 	if err != nil {
 		return fmt.Errorf("indexing %s repositories: %w", arch, err)
@@ -363,6 +378,25 @@ func (g *generator) installed(solver *resolve.Solver, arch string, baseWorld []a
 		}
 	}
 	return installed, base, nil
+}
+
+// lockedPackages returns the packages of the base and previous lockfiles
+// for arch, as the resolver sees installed packages.
+func (g *generator) lockedPackages(arch string) ([]*apk.Package, error) {
+	var out []*apk.Package
+	for _, l := range []*Lockfile{g.previousBase, g.opts.Previous} {
+		if l == nil {
+			continue
+		}
+		for _, p := range l.PackagesFor(arch) {
+			ap, err := p.apkPackage()
+			if err != nil {
+				return nil, fmt.Errorf("locked package: %w", err)
+			}
+			out = append(out, ap)
+		}
+	}
+	return out, nil
 }
 
 // apkPackage turns a locked package back into the metadata the resolver

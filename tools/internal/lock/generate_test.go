@@ -127,10 +127,16 @@ func TestGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b1, _ := l.Marshal()
-	b2, _ := again.Marshal()
-	if string(b1) != string(b2) {
-		t.Error("two locks against the same indexes differ")
+	checkSameBytes(t, l, again, "two locks against the same indexes differ")
+}
+
+// checkSameBytes fails the test when two lockfiles marshal differently.
+func checkSameBytes(t *testing.T, a, b *Lockfile, why string) {
+	t.Helper()
+	b1, err1 := a.Marshal()
+	b2, err2 := b.Marshal()
+	if err1 != nil || err2 != nil || string(b1) != string(b2) {
+		t.Errorf("%s (marshal errors: %v, %v)", why, err1, err2)
 	}
 }
 
