@@ -20,7 +20,7 @@
 #
 # Usage: bash e2e/e2e.sh [--relock]
 #   --relock  re-lock examples/*.apk.lock.json against the demo repository,
-#             with --upgrade (the demo repository keeps no old versions),
+#             with --upgrade (every package at the newest demo version),
 #             instead of checking them (after changing a spec or the demo)
 #
 # Needs Go, apt-get and dpkg-deb (the demo repository), and docker-registry,

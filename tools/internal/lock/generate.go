@@ -288,7 +288,7 @@ func (g *generator) lockArch(ctx context.Context, arch string, world, baseWorld 
 	if err != nil {
 		return fmt.Errorf("indexing %s repositories: %w", arch, err)
 	}
-	installed, base, err := g.installed(solver, arch, baseWorld)
+	installed, base, err := g.installed(solver, arch, baseWorld, available(repos))
 	if err != nil {
 		return err
 	}
@@ -342,8 +342,12 @@ func readIndexFile(path string, kr *apk.Keyring) (*apk.Index, error) {
 // installed returns what counts as installed for arch: the base (solved
 // from base.packages, or taken from base.lockfile) and the previous
 // lockfile's packages; and the checksums of the base packages.
-func (g *generator) installed(solver *resolve.Solver, arch string, baseWorld []apk.Constraint) (
-	[]*apk.Package, map[apk.Checksum]bool, error) {
+//
+// A previously locked package that no repository holds any more is not
+// kept: apk would keep it as installed, but a lockfile pins a download, and
+// that URL is gone. Its name is resolved afresh, as with --upgrade NAME.
+func (g *generator) installed(solver *resolve.Solver, arch string, baseWorld []apk.Constraint,
+	inRepos map[apk.Checksum]bool) ([]*apk.Package, map[apk.Checksum]bool, error) {
 	var installed []*apk.Package
 	base := map[apk.Checksum]bool{}
 	switch {
@@ -372,7 +376,12 @@ func (g *generator) installed(solver *resolve.Solver, arch string, baseWorld []a
 			if err != nil {
 				return nil, nil, fmt.Errorf("previous lockfile: %w", err)
 			}
-			if !base[ap.Checksum] {
+			switch {
+			case base[ap.Checksum]:
+			case !inRepos[ap.Checksum]:
+				g.log.Warn("a locked package is in no repository any more; resolving its name afresh",
+					"arch", arch, "package", ap.NameVersion())
+			default:
 				installed = append(installed, ap)
 			}
 		}
@@ -397,6 +406,17 @@ func (g *generator) lockedPackages(arch string) ([]*apk.Package, error) {
 		}
 	}
 	return out, nil
+}
+
+// available returns the checksums of the packages repos hold.
+func available(repos []resolve.Repository) map[apk.Checksum]bool {
+	sums := map[apk.Checksum]bool{}
+	for _, r := range repos {
+		for _, p := range r.Packages {
+			sums[p.Checksum] = true
+		}
+	}
+	return sums
 }
 
 // apkPackage turns a locked package back into the metadata the resolver

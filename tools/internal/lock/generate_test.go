@@ -185,6 +185,32 @@ func TestGenerateKeepsAndUpgrades(t *testing.T) {
 	}
 }
 
+// TestGenerateReplacesVanishedPackage: a locked version that no repository
+// holds any more is not kept (its URL is gone); without --upgrade, only
+// that name moves, to what the repository has now.
+func TestGenerateReplacesVanishedPackage(t *testing.T) {
+	e := newEnv(t, fixture("1.3.1-r5"))
+	s, _ := e.spec(t, "  packages: [so:libcurl.so.4]\narchs: [x86_64]\n")
+	old, err := e.generate(t, s, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The repository replaces zlib 1.3.1-r5 with 1.3.1-r6.
+	testrepo.Build(t, e.repoDir, fixture("1.3.1-r6"))
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(e.repoDir, "x86_64", "APKINDEX.tar.gz"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.generate(t, s, old, false)
+	if err != nil {
+		t.Fatalf("relocking after zlib 1.3.1-r5 left the repository: %v", err)
+	}
+	want := []Change{{Arch: "x86_64", Name: "zlib", Kind: Upgraded, OldVersion: "1.3.1-r5", NewVersion: "1.3.1-r6"}}
+	if diff := cmp.Diff(want, Diff(old, got, nil)); diff != "" {
+		t.Errorf("diff (-want +got):\n%s", diff)
+	}
+}
+
 // TestGenerateBase computes what apk add --root BASE would add: the base
 // packages are in the closure, marked base.
 func TestGenerateBase(t *testing.T) {
