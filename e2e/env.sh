@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the project's scripts: puts Go on PATH and fails clearly when
 # something the scripts need is missing.
 if ! command -v go >/dev/null 2>&1; then

@@ -8,7 +8,10 @@
 #   --update-manifest  pin the archive's current versions (also RULES_APK_DEMO_UPDATE=1)
 #   --check            then check the repository (signatures, closure, names, versions)
 # The cache defaults to .cache/demo under the repository root; set
-# RULES_APK_DEMO_CACHE to move it.
+# RULES_APK_DEMO_CACHE to move it. The packages are signed with the
+# committed, public demo key of e2e/demo/keys, so every machine builds the
+# same bytes. As root, a failed download runs apt-get update once and
+# retries (apt's package lists are empty on a fresh machine).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/e2e/env.sh"
@@ -47,8 +50,11 @@ mkdir -p "$bin"
 (cd "$root" && go build -buildvcs=false -o "$bin/apkpack" ./tools/cmd/apkpack)
 (cd "$root" && go build -buildvcs=false -o "$bin/demorepo" ./tools/cmd/demorepo)
 
+if [ "$(id -u)" = 0 ]; then
+	flags+=(--apt-update)
+fi
 "$bin/demorepo" build --cache "$cache" --manifest "$root/e2e/demo/packages.txt" \
-	--apkpack "$bin/apkpack" ${flags[@]+"${flags[@]}"} "$out"
+	--key-dir "$root/e2e/demo/keys" --apkpack "$bin/apkpack" ${flags[@]+"${flags[@]}"} "$out"
 if [ "$check" = 1 ]; then
 	"$bin/demorepo" check --apkpack "$bin/apkpack" "$out"
 fi

@@ -2,7 +2,7 @@
 // run: Debian bookworm binaries repacked as signed APK packages (see
 // e2e/demo/README.md). e2e/demo/build_repo.sh builds and runs it.
 //
-//	demorepo build --cache DIR --manifest FILE --apkpack BIN [--update-manifest] OUTDIR
+//	demorepo build --cache DIR --manifest FILE --apkpack BIN [--key-dir DIR] [--apt-update] OUTDIR
 //	demorepo check --apkpack BIN OUTDIR
 package main
 
@@ -24,7 +24,8 @@ import (
 )
 
 const usage = `usage:
-  demorepo build --cache DIR --manifest FILE --apkpack BIN [--update-manifest] [--jobs N] [-v] OUTDIR
+  demorepo build --cache DIR --manifest FILE --apkpack BIN [--key-dir DIR] [--apt-update]
+                 [--update-manifest] [--jobs N] [-v] OUTDIR
   demorepo check --apkpack BIN OUTDIR`
 
 func main() {
@@ -66,6 +67,10 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&o.UpdateManifest, "update-manifest", os.Getenv("RULES_APK_DEMO_UPDATE") == "1",
 		"pin the archive's current versions in the manifest (default $RULES_APK_DEMO_UPDATE=1)")
 	fs.IntVar(&o.Jobs, "jobs", 2, "packages packed at once")
+	fs.StringVar(&o.KeyDir, "key-dir", "",
+		"directory of the signing key demo.rsa(.pub) (default: OUTDIR/keys, made on first use)")
+	aptUpdate := fs.Bool("apt-update", false,
+		"run apt-get update once when apt cannot download a pinned .deb, then retry (needs root)")
 	verbose := fs.Bool("v", false, "log every package packed, and apkpack's warnings")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -75,6 +80,9 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return flag.ErrHelp
 	}
 	o.OutDir = fs.Arg(0)
+	if *aptUpdate {
+		o.AptUpdate = demo.AptUpdate
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug

@@ -498,24 +498,3 @@ func tarFragment(t *testing.T, files []tarFile) []byte {
 	}
 	return buf.Bytes()
 }
-
-// TestReadIndexLarge reads an index large enough that decompression and
-// parsing run on two goroutines (the real indexes are read on one).
-func TestReadIndexLarge(t *testing.T) {
-	key, kr := benchKey(t)
-	pkgs := genSyntheticPackages(1000)
-	var buf bytes.Buffer
-	if err := WriteIndex(&buf, pkgs, WriteIndexOptions{Keys: []*SigningKey{key}}); err != nil {
-		t.Fatal(err)
-	}
-	if text := tarEntry(t, buf.Bytes(), "APKINDEX"); len(text) < asyncMinChunks*indexChunkSize {
-		t.Fatalf("APKINDEX of %d bytes is read on one goroutine", len(text))
-	}
-	idx, err := ReadIndex(bytes.NewReader(buf.Bytes()), IndexOptions{Keyring: kr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(sortedPackages(pkgs), idx.Packages); diff != "" {
-		t.Errorf("records read back (-want +got):\n%s", diff)
-	}
-}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -37,12 +38,27 @@ type WriteOptions struct {
 	// UID and GID own every entry; the default is 0:0 (root). Entries
 	// carry numeric owners only, no user or group names.
 	UID, GID int
+	// Owners give some entries other owners: each the entry at its Path
+	// and everything under it, the longest matching Path winning. An
+	// Owner whose Path is not in the tree is an error, so that a typo
+	// cannot go unnoticed. The control member stays UID:GID.
+	Owners []Owner
 	// Level is the gzip level of the data member; 0 means
 	// gzip.BestCompression, as abuild's gzip -9.
 	Level int
 	// TempDir holds the data member while the control member, which must
 	// record its datahash, is made; "" means os.TempDir().
 	TempDir string
+}
+
+// Owner is the owner of an entry of the tree and of everything under it:
+// {Path: "home/nonroot", UID: 65532, GID: 65532} gives a base layout the
+// home directory of Wolfi's nonroot user.
+type Owner struct {
+	// Path is relative to the tree, slash-separated, without a leading or
+	// trailing slash.
+	Path     string
+	UID, GID int
 }
 
 // WritePackage writes a v2 package (§1.1) of opts.Dir and returns its
@@ -85,6 +101,9 @@ func checkWriteOptions(opts *WriteOptions) error {
 				".pre-upgrade, .post-upgrade, .pre-deinstall, .post-deinstall, .trigger)", name)
 		}
 	}
+	if err := checkOwners(opts.Owners); err != nil {
+		return err
+	}
 	if opts.SigAlg == "" {
 		opts.SigAlg = SigRSA256
 	}
@@ -96,6 +115,25 @@ func checkWriteOptions(opts *WriteOptions) error {
 	}
 	if opts.Level == 0 {
 		opts.Level = gzip.BestCompression
+	}
+	return nil
+}
+
+// checkOwners rejects owners of impossible paths or ids, and a path given
+// twice.
+func checkOwners(owners []Owner) error {
+	seen := map[string]bool{}
+	for _, o := range owners {
+		if _, err := cleanEntryName(o.Path); err != nil || strings.HasSuffix(o.Path, "/") {
+			return fmt.Errorf("owner of %q: not a relative path in the tree", o.Path)
+		}
+		if o.UID < 0 || o.GID < 0 {
+			return fmt.Errorf("owner of %s: %d:%d is not a numeric uid:gid", o.Path, o.UID, o.GID)
+		}
+		if seen[o.Path] {
+			return fmt.Errorf("owner of %s: given twice", o.Path)
+		}
+		seen[o.Path] = true
 	}
 	return nil
 }
@@ -202,6 +240,8 @@ type dataWriter struct {
 	// files groups the regular files written so far by size and mtime, so
 	// that a hard link is found with os.SameFile among a few candidates.
 	files map[fileKey][]writtenFile
+	// owned records the Owners paths met in the tree.
+	owned map[string]bool
 }
 
 type fileKey struct {
@@ -222,10 +262,16 @@ func writeData(w io.Writer, opts *WriteOptions) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("compressing data: %w", err)
 	}
-	dw := &dataWriter{tw: tar.NewWriter(zw), opts: opts, files: map[fileKey][]writtenFile{}}
+	dw := &dataWriter{tw: tar.NewWriter(zw), opts: opts, files: map[fileKey][]writtenFile{},
+		owned: map[string]bool{}}
 	if opts.Dir != "" {
 		if err := filepath.WalkDir(opts.Dir, dw.walk); err != nil {
 			return 0, err
+		}
+	}
+	for _, o := range opts.Owners {
+		if !dw.owned[o.Path] {
+			return 0, fmt.Errorf("owner of %s: no such entry in the tree", o.Path)
 		}
 	}
 	if err := dw.tw.Close(); err != nil {
@@ -266,9 +312,26 @@ func (dw *dataWriter) walk(p string, d fs.DirEntry, err error) error {
 	return dw.entry(p, name, fi)
 }
 
+// owner returns the uid and gid of the entry name: those of the longest
+// Owners path that is name or one of its parents, else UID:GID.
+func (dw *dataWriter) owner(name string) (uid, gid int) {
+	uid, gid = dw.opts.UID, dw.opts.GID
+	best := -1
+	for _, o := range dw.opts.Owners {
+		if (name == o.Path || strings.HasPrefix(name, o.Path+"/")) && len(o.Path) > best {
+			uid, gid, best = o.UID, o.GID, len(o.Path)
+		}
+		if name == o.Path {
+			dw.owned[o.Path] = true
+		}
+	}
+	return uid, gid
+}
+
 func (dw *dataWriter) entry(p, name string, fi fs.FileInfo) error {
+	uid, gid := dw.owner(name)
 	hdr := &tar.Header{
-		Name: name, Mode: tarMode(fi.Mode()), Uid: dw.opts.UID, Gid: dw.opts.GID,
+		Name: name, Mode: tarMode(fi.Mode()), Uid: uid, Gid: gid,
 		ModTime: dw.opts.ModTime, Format: tar.FormatPAX,
 	}
 	switch m := fi.Mode(); {

@@ -250,6 +250,33 @@ func TestWritePackageSignatures(t *testing.T) {
 	}
 }
 
+// TestWritePackageOwners gives a directory and a file their own owners: the
+// entry and what lies under it take the longest matching path's owner.
+func TestWritePackageOwners(t *testing.T) {
+	b := writeTestPackage(t, WriteOptions{UID: 1, GID: 2, Owners: []Owner{
+		{Path: "usr/bin", UID: 65532, GID: 65533},
+		{Path: "usr/bin/suid", UID: 0, GID: 0},
+		{Path: "var/tmp", UID: 7, GID: 8},
+	}})
+	pf, err := ReadPackage(bytes.NewReader(b), ReadOptions{ListFiles: true, AllowUntrusted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range pf.Files {
+		got[f.Path] = fmt.Sprintf("%d:%d", f.UID, f.GID)
+	}
+	want := map[string]string{
+		"etc": "1:2", "etc/conf": "1:2", "etc/empty": "1:2", "usr": "1:2",
+		"usr/bin": "65532:65533", "usr/bin/hello": "65532:65533", "usr/bin/hi": "65532:65533",
+		"usr/bin/suid": "0:0", "usr/lib": "1:2", "usr/lib/libx.so": "1:2",
+		"usr/lib/libx.so.1": "1:2", "var": "1:2", "var/tmp": "7:8",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("owners (-want +got):\n%s", diff)
+	}
+}
+
 func TestWritePackageMetapackage(t *testing.T) {
 	var buf bytes.Buffer
 	info := Package{Name: "meta", Version: "1-r0", Arch: "noarch", Depends: "a b"}
@@ -292,6 +319,18 @@ func TestWritePackageErrors(t *testing.T) {
 			wantErr: "top-level dot names"},
 		{name: "missing tree", opts: WriteOptions{Info: info, Dir: filepath.Join(dotTree, "nope")},
 			wantErr: "no such file"},
+		{name: "owner of a missing entry",
+			opts:    WriteOptions{Info: info, Owners: []Owner{{Path: "home/nonroot", UID: 65532}}},
+			wantErr: "owner of home/nonroot: no such entry"},
+		{name: "owner of an absolute path",
+			opts:    WriteOptions{Info: info, Owners: []Owner{{Path: "/etc", UID: 1}}},
+			wantErr: `owner of "/etc": not a relative path`},
+		{name: "owner given twice",
+			opts:    WriteOptions{Info: info, Owners: []Owner{{Path: "etc"}, {Path: "etc", UID: 1}}},
+			wantErr: "owner of etc: given twice"},
+		{name: "negative owner",
+			opts:    WriteOptions{Info: info, Owners: []Owner{{Path: "etc", UID: -1}}},
+			wantErr: "not a numeric uid:gid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,20 @@ func apkpack(t *testing.T, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
+}
+
+// inspectJSON runs apkpack inspect --json on path and decodes its output.
+func inspectJSON[V any](t *testing.T, path string) V {
+	t.Helper()
+	var v V
+	code, stdout, stderr := apkpack(t, "inspect", "--json", path)
+	if code != 0 {
+		t.Fatalf("inspect --json %s: exit %d: %s", path, code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+		t.Fatalf("inspect --json %s: %v\n%s", path, err, stdout)
+	}
+	return v
 }
 
 func TestVersionCommands(t *testing.T) {
@@ -241,18 +256,52 @@ func TestPackDetectsProvides(t *testing.T) {
 			if code, _, stderr := apkpack(t, args...); code != 0 {
 				t.Fatalf("pack: exit %d: %s", code, stderr)
 			}
-			code, stdout, stderr := apkpack(t, "inspect", "--json", out)
-			if code != 0 {
-				t.Fatalf("inspect: exit %d: %s", code, stderr)
-			}
-			var v packageView
-			if err := json.Unmarshal([]byte(stdout), &v); err != nil {
-				t.Fatal(err)
-			}
+			v := inspectJSON[packageView](t, out)
 			if diff := cmp.Diff(tt.want, v.Package.Provides); diff != "" {
 				t.Errorf("provides (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestPackOwners(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "home", "nonroot"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "home", "nonroot", ".profile"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "base.apk")
+	pack := func(flags ...string) (int, string) {
+		args := append([]string{"pack", "--unsigned", "--name", "base", "--version", "1-r0",
+			"--arch", "x86_64", root, "-o", out}, flags...)
+		code, _, stderr := apkpack(t, args...)
+		return code, stderr
+	}
+	if code, stderr := pack("--owner", "/home/nonroot=65532:65532"); code != 0 {
+		t.Fatalf("pack --owner: exit %d: %s", code, stderr)
+	}
+	v := inspectJSON[packageView](t, out)
+	got := map[string]string{}
+	for _, f := range v.Files {
+		got[f.Path] = fmt.Sprintf("%d:%d", f.UID, f.GID)
+	}
+	want := map[string]string{"home": "0:0", "home/nonroot": "65532:65532",
+		"home/nonroot/.profile": "65532:65532"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("owners (-want +got):\n%s", diff)
+	}
+
+	for _, tc := range []struct{ flag, want string }{
+		{"home/nonroot=nonroot", "write PATH=UID:GID"},
+		{"home/nonroot=65532:x", "write PATH=UID:GID"},
+		{"home/root=0:0", "owner of home/root: no such entry"},
+	} {
+		if code, stderr := pack("--owner", tc.flag); code != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("--owner %s: exit %d, stderr %q; want it to say %q", tc.flag, code, stderr,
+				tc.want)
+		}
 	}
 }
 

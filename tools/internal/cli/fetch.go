@@ -26,6 +26,7 @@ type fetchOptions struct {
 	output      string
 	cacheDir    string
 	parallelism int
+	mirrors     []string
 }
 
 func newFetchCmd() *cobra.Command {
@@ -41,6 +42,8 @@ A file appears in DIR only once it has verified; a package already there
 with the locked SHA-256 is kept. Progress goes to stderr; the paths of the
 packages go to stdout, one per line.`,
 		Example: `  apkpack fetch runtime.apk.lock.json --arch x86_64 -o packages/
+  apkpack fetch runtime.apk.lock.json -o packages/ \
+      --mirror https://packages.wolfi.dev/os=https://mirror.example.com/wolfi
   apkpack layer runtime.apk.lock.json --arch x86_64 --packages-dir packages/ -o layer.tar.gz`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,6 +54,7 @@ packages go to stdout, one per line.`,
 	f.StringVar(&o.arch, "arch", "", "arch to fetch (default: the lockfile's only arch, or the host's)")
 	f.StringVarP(&o.output, "output", "o", "", "directory to place the packages in (required)")
 	addClientFlags(f, &o.cacheDir, &o.parallelism)
+	addMirrorFlag(f, &o.mirrors, "the lockfile's URLs are only read")
 	cmd.MarkFlagRequired("output")
 	return cmd
 }
@@ -64,6 +68,10 @@ func runFetch(cmd *cobra.Command, o *fetchOptions, lockPath string) error {
 	if err != nil {
 		return err
 	}
+	mirrors, err := lock.ParseMirrors(o.mirrors)
+	if err != nil {
+		return err
+	}
 	pkgs := l.PackagesFor(arch)
 	if err := os.MkdirAll(o.output, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", o.output, err)
@@ -74,7 +82,7 @@ func runFetch(cmd *cobra.Command, o *fetchOptions, lockPath string) error {
 	}
 	reqs := make([]repo.Request, len(pkgs))
 	for i, p := range pkgs {
-		reqs[i] = repo.Request{URL: p.URL, SHA256: p.SHA256, Size: int64(p.Size)}
+		reqs[i] = repo.Request{URL: mirrors.Rewrite(p.URL), SHA256: p.SHA256, Size: int64(p.Size)}
 	}
 	results, err := client.FetchAll(cmd.Context(), reqs, o.parallelism)
 	closeClient()

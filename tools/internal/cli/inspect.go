@@ -23,14 +23,21 @@ type inspectOptions struct {
 func newInspectCmd() *cobra.Command {
 	o := &inspectOptions{}
 	cmd := &cobra.Command{
-		Use:   "inspect [--json] FILE",
-		Short: "Show what a package or an index contains",
-		Long: `Show what an APK package (.apk) or index (APKINDEX.tar.gz) contains.
+		Use:   "inspect [--json] FILE|ROOT",
+		Short: "Show what a package, an index or an installed database contains",
+		Long: `Show what an APK package (.apk), index (APKINDEX.tar.gz) or installed
+database (lib/apk/db/installed) contains.
 
 For a package: its metadata, gzip members, signatures, scripts and files.
 For an index: its description, signatures and records.
+For an installed database: each package's metadata and how many files it
+owns. A directory is read as the root of an image or sysroot: its
+lib/apk/db/installed, else usr/lib/apk/db/installed.
 
 Checksums are always checked; signatures only with --keyring.`,
+		Example: `  apkpack inspect --keyring wolfi-signing.rsa.pub zlib-1.3.1-r5.apk
+  apkpack inspect --json x86_64/APKINDEX.tar.gz
+  apkpack inspect --json rootfs/    # the packages an unpacked image lists`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runInspect(cmd.OutOrStdout(), o, args[0])
@@ -137,16 +144,7 @@ func runInspect(out io.Writer, o *inspectOptions, path string) error {
 	if err != nil {
 		return err
 	}
-	kind, err := sniffKind(path)
-	if err != nil {
-		return err
-	}
-	var view any
-	if kind == kindIndex {
-		view, err = inspectIndex(path, kr)
-	} else {
-		view, err = inspectPackage(path, kr)
-	}
+	view, err := inspectView(path, kr)
 	if err != nil {
 		return err
 	}
@@ -156,10 +154,32 @@ func runInspect(out io.Writer, o *inspectOptions, path string) error {
 		enc.SetEscapeHTML(false)
 		return enc.Encode(view)
 	}
-	if v, ok := view.(*indexView); ok {
+	switch v := view.(type) {
+	case *indexView:
 		return printIndex(out, v)
+	case *installedView:
+		return printInstalled(out, v)
 	}
 	return printPackage(out, view.(*packageView))
+}
+
+// inspectView reads path as an installed database, an index or a package.
+func inspectView(path string, kr *apk.Keyring) (any, error) {
+	db, installed, err := installedDBPath(path)
+	if err != nil {
+		return nil, err
+	}
+	if installed {
+		return inspectInstalled(db)
+	}
+	kind, err := sniffKind(path)
+	if err != nil {
+		return nil, err
+	}
+	if kind == kindIndex {
+		return inspectIndex(path, kr)
+	}
+	return inspectPackage(path, kr)
 }
 
 func inspectPackage(path string, kr *apk.Keyring) (*packageView, error) {

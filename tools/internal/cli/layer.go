@@ -33,6 +33,7 @@ type layerOptions struct {
 	json          bool
 	cacheDir      string
 	parallelism   int
+	mirrors       []string
 }
 
 func newLayerCmd() *cobra.Command {
@@ -47,8 +48,9 @@ whose bytes depend only on the lockfile and the packages.
 The packages come from --package files (as Bazel passes them; matched by
 file name <name>-<version>.apk or by SHA-256), from --packages-dir (the
 layout apkpack fetch writes), or else from the download cache (fetching
-what is missing). Each is verified before a byte reaches a layer: SHA-256
-and size against the lockfile, C:, datahash and every file's SHA-1.
+what is missing from the lockfile's URLs, or from the --mirror they
+match). Each is verified before a byte reaches a layer: SHA-256 and size
+against the lockfile, C:, datahash and every file's SHA-1.
 
 The root gets the installed database (lib/apk/db, through lib -> usr/lib
 on usr-merged Wolfi), etc/apk/{world,arch,repositories}, etc/os-release
@@ -83,6 +85,7 @@ Each layer's digest and diffID go to stdout.`,
 	f.Int64Var(&o.epoch, "source-date-epoch", -1, "mtime of every entry, in Unix seconds")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
 	addClientFlags(f, &o.cacheDir, &o.parallelism)
+	addMirrorFlag(f, &o.mirrors, "for packages not given as files")
 	cmd.MarkFlagRequired("output")
 	return cmd
 }
@@ -94,11 +97,15 @@ func runLayer(cmd *cobra.Command, o *layerOptions, lockPath string) error {
 	}
 	closeClient := func() {}
 	if opts.Locate == nil {
+		mirrors, err := lock.ParseMirrors(o.mirrors)
+		if err != nil {
+			return err
+		}
 		client, c, err := newClient(cmd, o.cacheDir)
 		if err != nil {
 			return err
 		}
-		opts.Locate, closeClient = layer.RepoLocator(client), c
+		opts.Locate, closeClient = layer.RepoLocator(client, mirrors), c
 	}
 	r, err := layer.Build(cmd.Context(), opts)
 	closeClient()

@@ -20,8 +20,16 @@ import (
 // path and a cache directory.
 func layerFixture(t *testing.T) (lockPath, cache string) {
 	t.Helper()
+	lockPath, cache, _ = mirroredLayerFixture(t, "")
+	return lockPath, cache
+}
+
+// mirroredLayerFixture is layerFixture; with a canonical URL, the spec names that
+// repository and apkpack lock reads it through a mirror to repoDir.
+func mirroredLayerFixture(t *testing.T, canonical string) (lockPath, cache, repoDir string) {
+	t.Helper()
 	dir := t.TempDir()
-	repoDir := filepath.Join(dir, "repo")
+	repoDir = filepath.Join(dir, "repo")
 	testrepo.Build(t, repoDir, []testrepo.Pkg{
 		{Name: "baselayout", Version: "1-r0", BuildTime: 100, Provides: []string{"merged-lib"},
 			Files: map[string]string{"etc/os-release": "ID=fixture\nVERSION_ID=3\n",
@@ -31,16 +39,76 @@ func layerFixture(t *testing.T) (lockPath, cache string) {
 	})
 	testrepo.WriteKey(t, dir)
 	specPath := filepath.Join(dir, "runtime.apk.yaml")
-	spec := "contents:\n  repositories: [file://" + repoDir + "]\n  keyring: [test.rsa.pub]\n" +
+	repoURL := "file://" + repoDir
+	args := []string{"lock", specPath}
+	if canonical != "" {
+		repoURL = canonical
+		args = append(args, "--mirror", canonical+"=file://"+repoDir)
+	}
+	spec := "contents:\n  repositories: [" + repoURL + "]\n  keyring: [test.rsa.pub]\n" +
 		"  packages: [zlib]\narchs: [x86_64]\n"
 	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cache = filepath.Join(dir, "cache")
-	if code, _, stderr := apkpack(t, "lock", specPath, "--cache-dir", cache); code != 0 {
+	if code, _, stderr := apkpack(t, append(args, "--cache-dir", cache)...); code != 0 {
 		t.Fatalf("apkpack lock: exit %d: %s", code, stderr)
 	}
-	return filepath.Join(dir, "runtime.apk.lock.json"), cache
+	return filepath.Join(dir, "runtime.apk.lock.json"), cache, repoDir
+}
+
+// TestMirror fetches and layers a lockfile that names an unreachable
+// repository, through --mirror and an empty cache.
+func TestMirror(t *testing.T) {
+	const canonical = "https://apk.example.invalid/os"
+	lockPath, cache, repoDir := mirroredLayerFixture(t, canonical)
+	l, err := lock.Load(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range l.Packages {
+		if !strings.HasPrefix(p.URL, canonical+"/") {
+			t.Errorf("the lockfile pins %s at %s, want the canonical repository", p.Name, p.URL)
+		}
+	}
+	mirror := canonical + "=file://" + repoDir
+	out := t.TempDir()
+	code, stdout, stderr := apkpack(t, "fetch", lockPath, "-o", filepath.Join(out, "packages"),
+		"--cache-dir", filepath.Join(out, "cache1"), "--mirror", mirror)
+	if code != 0 || strings.Count(stdout, ".apk\n") != 2 {
+		t.Fatalf("apkpack fetch --mirror: exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+	mirrored := filepath.Join(out, "mirrored.tar")
+	code, _, stderr = apkpack(t, "layer", lockPath, "-o", mirrored,
+		"--cache-dir", filepath.Join(out, "cache2"), "--mirror", mirror)
+	if code != 0 {
+		t.Fatalf("apkpack layer --mirror: exit %d: %s", code, stderr)
+	}
+	fetched := filepath.Join(out, "fetched.tar")
+	code, _, stderr = apkpack(t, "layer", lockPath, "-o", fetched,
+		"--packages-dir", filepath.Join(out, "packages"))
+	if code != 0 {
+		t.Fatalf("apkpack layer --packages-dir: exit %d: %s", code, stderr)
+	}
+	if fileSHA256(t, mirrored) != fileSHA256(t, fetched) {
+		t.Errorf("the layer built through the mirror differs from the one of the fetched packages")
+	}
+
+	// Packages read from a file:// repository are not copied into the
+	// cache, so without the mirror the canonical URL is all there is.
+	code, _, stderr = apkpack(t, "layer", lockPath, "-o", filepath.Join(out, "x.tar"),
+		"--cache-dir", cache)
+	if code != 1 || !strings.Contains(stderr, canonical+"/x86_64/zlib-1.3.1-r0.apk") {
+		t.Errorf("no mirror: exit %d, stderr %s", code, stderr)
+	}
+
+	// A mirror without the packages fails, naming them and where it looked.
+	empty := t.TempDir()
+	code, _, stderr = apkpack(t, "layer", lockPath, "-o", filepath.Join(out, "x.tar"),
+		"--cache-dir", filepath.Join(out, "cache3"), "--mirror", canonical+"=file://"+empty)
+	if code != 1 || !strings.Contains(stderr, "zlib-1.3.1-r0") || !strings.Contains(stderr, empty) {
+		t.Errorf("empty mirror: exit %d, stderr %s", code, stderr)
+	}
 }
 
 func TestFetchThenLayer(t *testing.T) {
@@ -68,6 +136,11 @@ func TestFetchThenLayer(t *testing.T) {
 	var v layerResultView
 	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
 		t.Fatalf("layer --json: %v\n%s", err, stdout)
+	}
+	for _, p := range []string{layerPath, sbomPath} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v (%v), want 0644", p, fi.Mode(), err)
+		}
 	}
 	if len(v.Layers) != 1 || v.Layers[0].Digest != "sha256:"+fileSHA256(t, layerPath) {
 		t.Errorf("layer --json says %+v; the file's sha256 is %s", v.Layers, fileSHA256(t, layerPath))

@@ -65,9 +65,8 @@ an upgrade is available. It prints the difference.`,
 	f.BoolVar(&o.upgrade, "upgrade", false, "take the newest versions (of the NAMEs given, or of everything)")
 	f.BoolVar(&o.check, "check", false, "write nothing; exit 1 when the lockfile is not up to date")
 	f.BoolVar(&o.json, "json", false, "with --check, print the difference as JSON")
-	f.StringArrayVar(&o.mirrors, "mirror", nil,
-		"FROM=TO: fetch URLs under FROM from TO instead; the lockfile keeps FROM (repeatable)")
 	addClientFlags(f, &o.cacheDir, &o.parallelism)
+	addMirrorFlag(f, &o.mirrors, "the lockfile keeps FROM")
 	return cmd
 }
 
@@ -95,13 +94,9 @@ func runLock(cmd *cobra.Command, o *lockOptions, specPath string, names []string
 	case err != nil:
 		return fmt.Errorf("%w (delete it to lock from scratch)", err)
 	}
-	mirrors := map[string]string{}
-	for _, m := range o.mirrors {
-		from, to, err := lock.ParseMirror(m)
-		if err != nil {
-			return err
-		}
-		mirrors[from] = to
+	mirrors, err := lock.ParseMirrors(o.mirrors)
+	if err != nil {
+		return err
 	}
 	client, closeClient, err := newClient(cmd, o.cacheDir)
 	if err != nil {
@@ -161,6 +156,14 @@ func checkLockfile(w io.Writer, o *lockOptions, path string, previous, l *lock.L
 		why = "the spec changed since it was written"
 	}
 	return &exitError{code: 1, err: fmt.Errorf("%s is not up to date: %s", path, why)}
+}
+
+// addMirrorFlag adds --mirror; note says what happens to the FROM URLs.
+func addMirrorFlag(f interface {
+	StringArrayVar(*[]string, string, []string, string)
+}, mirrors *[]string, note string) {
+	f.StringArrayVar(mirrors, "mirror", nil,
+		"FROM=TO: fetch URLs under FROM from TO instead; "+note+" (repeatable)")
 }
 
 // addClientFlags adds the repository client's flags.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
@@ -23,6 +24,7 @@ type packOptions struct {
 	metadata   string
 	output     string
 	scripts    []string
+	owners     []string
 
 	// Metadata flags; each overrides the metadata file.
 	name, version, arch, description, url, license, origin, maintainer, commit string
@@ -48,10 +50,16 @@ func newPackCmd() *cobra.Command {
 Metadata comes from --metadata FILE (written like .PKGINFO: "key = value"
 lines, repeated keys for lists) and from flags, which override the file.
 The package is byte-for-byte deterministic: sorted entries, numeric owners
-0:0, every mtime set to the build date, and signed with --signing-key
-(RSA256 by default).`,
+(0:0, or what --owner says), every mtime set to the build date, and signed
+with --signing-key (RSA256 by default).
+
+--owner PATH=UID:GID gives the entry PATH of the tree, and everything under
+it, that owner; the longest matching PATH wins, and a PATH that is not in
+the tree is an error.`,
 		Example: `  apkpack pack --signing-key demo.rsa --name hello --version 1.0-r0 --arch x86_64 \
-      --depend so:libc.so.6 --script post-install=post.sh ./root -o hello-1.0-r0.apk`,
+      --depend so:libc.so.6 --script post-install=post.sh ./root -o hello-1.0-r0.apk
+  apkpack pack --signing-key demo.rsa --metadata baselayout.pkginfo \
+      --owner home/nonroot=65532:65532 ./baselayout -o baselayout-1-r0.apk`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPack(cmd, o, args[0])
@@ -66,6 +74,8 @@ The package is byte-for-byte deterministic: sorted entries, numeric owners
 	f.StringArrayVar(&o.scripts, "script", nil,
 		"TYPE=FILE: a script (pre-install, post-install, pre-upgrade, post-upgrade, "+
 			"pre-deinstall, post-deinstall, trigger) (repeatable)")
+	f.StringArrayVar(&o.owners, "owner", nil,
+		"PATH=UID:GID: numeric owner of PATH and everything under it (repeatable)")
 	f.StringVar(&o.name, "name", "", "package name (pkgname)")
 	f.StringVar(&o.version, "version", "", "package version with revision, e.g. 1.2.3-r0 (pkgver)")
 	f.StringVar(&o.arch, "arch", "", "architecture: x86_64, aarch64, noarch, …")
@@ -101,6 +111,10 @@ func runPack(cmd *cobra.Command, o *packOptions, dir string) error {
 	if err != nil {
 		return err
 	}
+	owners, err := parseOwners(o.owners)
+	if err != nil {
+		return err
+	}
 	var key *apk.SigningKey
 	switch {
 	case o.signingKey != "":
@@ -121,6 +135,7 @@ func runPack(cmd *cobra.Command, o *packOptions, dir string) error {
 		var err error
 		p, err = apk.WritePackage(w, apk.WriteOptions{
 			Info: info, Dir: dir, Scripts: scripts, SigningKey: key, SigAlg: apk.SigAlg(o.alg),
+			Owners: owners,
 		})
 		return err
 	})
@@ -129,6 +144,26 @@ func runPack(cmd *cobra.Command, o *packOptions, dir string) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s C:%s\n", o.output, p.NameVersion(), p.Checksum)
 	return nil
+}
+
+// parseOwners parses --owner PATH=UID:GID flags; PATH may have a leading
+// "/" or "./", as a user would write it.
+func parseOwners(flags []string) ([]apk.Owner, error) {
+	var owners []apk.Owner
+	for _, f := range flags {
+		path, ids, ok := strings.Cut(f, "=")
+		uid, gid, ok2 := strings.Cut(ids, ":")
+		o := apk.Owner{Path: strings.TrimPrefix(strings.TrimPrefix(path, "./"), "/")}
+		var err1, err2 error
+		o.UID, err1 = strconv.Atoi(uid)
+		o.GID, err2 = strconv.Atoi(gid)
+		if !ok || !ok2 || err1 != nil || err2 != nil || o.UID < 0 || o.GID < 0 {
+			return nil, fmt.Errorf("--owner %q: write PATH=UID:GID with numeric ids, "+
+				"e.g. home/nonroot=65532:65532", f)
+		}
+		owners = append(owners, o)
+	}
+	return owners, nil
 }
 
 // packMetadata merges the metadata file with the flags that were set.

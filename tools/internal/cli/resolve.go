@@ -106,6 +106,10 @@ func runResolve(cmd *cobra.Command, o *resolveOptions, args []string) error {
 			return err
 		}
 	}
+	// Index only what the world can reach: the full index is dropped here.
+	if repos, err = resolve.Prune(repos, req); err != nil {
+		return err
+	}
 	sol, err := resolve.Solve(repos, req)
 	if err != nil {
 		return err
@@ -169,18 +173,22 @@ func resolveRepositories(cmd *cobra.Command, o *resolveOptions, kr *apk.Keyring)
 // readIndexPackages reads an APKINDEX.tar.gz, or plain APKINDEX text (as
 // apk's solver test fixtures are written).
 func readIndexPackages(path string, opts apk.IndexOptions) ([]*apk.Package, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
+	// Streamed, not read whole: the compressed index would stay in memory
+	// while the records are parsed.
+	br := bufio.NewReaderSize(f, 64<<10)
 	var records []apk.Package
-	if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
-		idx, err := apk.ReadIndex(bytes.NewReader(b), opts)
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		idx, err := apk.ReadIndex(br, opts)
 		if err != nil {
 			return nil, err
 		}
 		records = idx.Packages
-	} else if records, err = apk.ParseIndexText(bytes.NewReader(b)); err != nil {
+	} else if records, err = apk.ParseIndexText(br); err != nil {
 		return nil, err
 	}
 	out := make([]*apk.Package, len(records))

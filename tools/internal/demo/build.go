@@ -28,6 +28,11 @@ var Snapshots = []string{SnapshotV1, SnapshotV2}
 type Options struct {
 	// OutDir receives keys/, v1/ and v2/.
 	OutDir string
+	// KeyDir holds the signing key, demo.rsa and demo.rsa.pub: the
+	// committed demo key of e2e/demo/keys, so that every machine builds
+	// the same bytes. Its public half is copied to OUTDIR/keys. Empty: the
+	// key of OUTDIR/keys, made there on first use.
+	KeyDir string
 	// CacheDir holds debs/ (the downloaded .deb files), apks/ and indexes/
 	// (built files by cache key) and scratch space.
 	CacheDir string
@@ -48,6 +53,9 @@ type Options struct {
 	Recipes []Recipe
 	// Download replaces apt-get download (tests).
 	Download DownloadFunc
+	// AptUpdate, when set, refreshes apt's package lists once when a
+	// download fails, then retries (AptUpdate; needs root).
+	AptUpdate func(context.Context) error
 	// Logger receives progress at Info; nil discards it.
 	Logger *slog.Logger
 }
@@ -136,7 +144,7 @@ func newBuilder(ctx context.Context, o Options) (*builder, error) {
 		b.log = slog.New(slog.DiscardHandler)
 	}
 	var err error
-	if b.key, err = EnsureKey(filepath.Join(o.OutDir, "keys")); err != nil {
+	if b.key, err = buildKey(o); err != nil {
 		return nil, err
 	}
 	m, err := b.manifest(ctx)
@@ -149,11 +157,26 @@ func newBuilder(ctx context.Context, o Options) (*builder, error) {
 		b.debs[d.Name] = d
 		pinned = append(pinned, d)
 	}
-	cache := &DebCache{Dir: filepath.Join(o.CacheDir, "debs"), Download: o.Download}
+	cache := &DebCache{Dir: filepath.Join(o.CacheDir, "debs"), Download: o.Download,
+		Update: o.AptUpdate}
 	if b.paths, err = cache.FetchAll(ctx, pinned); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// buildKey loads the key of KeyDir and publishes its public half, or
+// makes one in OUTDIR/keys.
+func buildKey(o Options) (*Key, error) {
+	keys := filepath.Join(o.OutDir, "keys")
+	if o.KeyDir == "" {
+		return EnsureKey(keys)
+	}
+	k, err := LoadKey(o.KeyDir)
+	if err != nil {
+		return nil, err
+	}
+	return k, k.Publish(keys)
 }
 
 // manifest reads the manifest, or re-pins it with UpdateManifest, and
@@ -161,7 +184,8 @@ func newBuilder(ctx context.Context, o Options) (*builder, error) {
 func (b *builder) manifest(ctx context.Context) (*Manifest, error) {
 	names := recipeDebs(b.o.Recipes)
 	if b.o.UpdateManifest {
-		cache := &DebCache{Dir: filepath.Join(b.o.CacheDir, "debs"), Download: b.o.Download}
+		cache := &DebCache{Dir: filepath.Join(b.o.CacheDir, "debs"), Download: b.o.Download,
+			Update: b.o.AptUpdate}
 		debs, err := cache.FetchCurrent(ctx, names)
 		if err != nil {
 			return nil, err

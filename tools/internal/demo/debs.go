@@ -61,8 +61,10 @@ type DownloadError struct {
 // Error names the package and version and says what to do.
 func (e *DownloadError) Error() string {
 	return fmt.Sprintf("downloading Debian package %s %s: %v\n"+
-		"When the archive no longer serves this version, %s. When apt cannot reach the "+
-		"archive, run apt-get update and check the network.", e.Deb.Name, e.Deb.Version, e.Err,
+		"When apt's package lists are empty or old (a fresh machine), run apt-get update as "+
+		"root and retry; build_repo.sh does that itself when it runs as root. When the "+
+		"archive no longer serves this version, %s. When apt cannot reach the archive, "+
+		"check the network and /etc/apt/sources.list.", e.Deb.Name, e.Deb.Version, e.Err,
 		UpdateHint)
 }
 
@@ -83,11 +85,28 @@ func (e *ChecksumError) Error() string {
 		UpdateHint)
 }
 
+// AptUpdate refreshes apt's package lists (apt-get update; needs root).
+func AptUpdate(ctx context.Context) error {
+	out, err := exec.CommandContext(ctx, "apt-get", "update", "-q").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("apt-get update: %w: %s", err, aptErrors(out))
+	}
+	return nil
+}
+
 // DebCache keeps downloaded .deb files in one directory, named
-// name_version.deb with ':' written as %3a.
+// name_version.deb with ':' written as %3a. It is not safe for concurrent
+// use.
 type DebCache struct {
 	Dir      string
 	Download DownloadFunc // nil means AptDownload
+	// Update, when set, runs once, the first time a download fails, before
+	// the download is tried again: AptUpdate, since on a fresh machine
+	// apt's package lists are empty and apt finds no version at all.
+	Update func(context.Context) error
+
+	updated   bool
+	updateErr error // what Update returned
 }
 
 // Path is where the cache keeps d.
@@ -116,6 +135,10 @@ func (c *DebCache) FetchAll(ctx context.Context, debs []Deb) (map[string]string,
 		return paths, nil
 	}
 	dir, err := c.download(ctx, specs...)
+	if err != nil && c.updateErr != nil {
+		// apt has no usable package lists: one package at a time would fail alike.
+		return nil, err
+	}
 	if err != nil {
 		for _, d := range missing {
 			if _, err := c.Fetch(ctx, d); err != nil {
@@ -227,7 +250,17 @@ func (c *DebCache) download(ctx context.Context, specs ...string) (string, error
 	if dl == nil {
 		dl = AptDownload
 	}
-	if err := dl(ctx, dir, specs...); err != nil {
+	err = dl(ctx, dir, specs...)
+	if err != nil && c.Update != nil && !c.updated {
+		// apt may only lack its package lists: refresh them once, retry.
+		c.updated = true
+		if c.updateErr = c.Update(ctx); c.updateErr != nil {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("%w (and refreshing apt's package lists: %w)", err, c.updateErr)
+		}
+		err = dl(ctx, dir, specs...)
+	}
+	if err != nil {
 		os.RemoveAll(dir)
 		return "", err
 	}

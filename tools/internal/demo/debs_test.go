@@ -78,14 +78,28 @@ func buildDeb(t *testing.T, name, version, source string, cves ...string) testDe
 }
 
 // fakeApt serves debs like apt-get download and records each call's specs.
+// With noLists it behaves as apt on a fresh machine, whose package lists
+// are empty until update runs.
 type fakeApt struct {
-	debs  map[string]testDeb // by name
-	calls [][]string
+	debs    map[string]testDeb // by name
+	calls   [][]string
+	noLists bool
+	updates int
+}
+
+func (f *fakeApt) update(context.Context) error {
+	f.updates++
+	f.noLists = false
+	return nil
 }
 
 func (f *fakeApt) download(_ context.Context, dir string, specs ...string) error {
 	f.calls = append(f.calls, specs)
 	for _, spec := range specs {
+		if f.noLists {
+			name, _, _ := strings.Cut(spec, "=")
+			return fmt.Errorf("E: Unable to locate package %s", name)
+		}
 		name, version, pinned := strings.Cut(spec, "=")
 		d, ok := f.debs[name]
 		if !ok || pinned && version != d.Version {
@@ -176,6 +190,59 @@ func TestDebCacheFetchAllErrors(t *testing.T) {
 		}
 		if _, err := os.Stat(cache.Path(pin)); err == nil {
 			t.Error("a .deb with the wrong digest was cached")
+		}
+	})
+}
+
+func TestDebCacheAptUpdate(t *testing.T) {
+	needDpkg(t)
+	zlib := buildDeb(t, "zlib1g", "1.2.13-1", "", "CVE-2026-1111")
+	ctx := context.Background()
+
+	t.Run("empty lists, root", func(t *testing.T) {
+		apt := &fakeApt{debs: map[string]testDeb{"zlib1g": zlib}, noLists: true}
+		cache := &DebCache{Dir: t.TempDir(), Download: apt.download, Update: apt.update}
+		if _, err := cache.FetchAll(ctx, []Deb{zlib.Deb}); err != nil {
+			t.Fatal(err)
+		}
+		want := [][]string{{"zlib1g=1.2.13-1"}, {"zlib1g=1.2.13-1"}}
+		if diff := cmp.Diff(want, apt.calls); diff != "" {
+			t.Errorf("apt calls (-want +got):\n%s", diff)
+		}
+		if apt.updates != 1 {
+			t.Errorf("apt-get update ran %d times, want 1", apt.updates)
+		}
+
+		// A version the archive does not serve fails without a second update.
+		gone := Deb{Name: "libgone1", Version: "1.0-1", Source: "gone", SHA256: zlib.SHA256}
+		if _, err := cache.FetchAll(ctx, []Deb{gone}); err == nil {
+			t.Fatal("FetchAll of a missing version succeeded")
+		}
+		if apt.updates != 1 {
+			t.Errorf("apt-get update ran %d times, want 1", apt.updates)
+		}
+	})
+	t.Run("empty lists, no update", func(t *testing.T) {
+		apt := &fakeApt{debs: map[string]testDeb{"zlib1g": zlib}, noLists: true}
+		cache := &DebCache{Dir: t.TempDir(), Download: apt.download}
+		_, err := cache.FetchAll(ctx, []Deb{zlib.Deb})
+		var de *DownloadError
+		if !errors.As(err, &de) || de.Deb.Name != "zlib1g" {
+			t.Fatalf("err = %v, want a *DownloadError for zlib1g", err)
+		}
+		for _, s := range []string{"Unable to locate package zlib1g", "run apt-get update as root"} {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("error %q does not say %q", err, s)
+			}
+		}
+	})
+	t.Run("update fails", func(t *testing.T) {
+		apt := &fakeApt{debs: map[string]testDeb{"zlib1g": zlib}, noLists: true}
+		failing := func(context.Context) error { return errors.New("E: Could not open lock file") }
+		cache := &DebCache{Dir: t.TempDir(), Download: apt.download, Update: failing}
+		_, err := cache.FetchAll(ctx, []Deb{zlib.Deb})
+		if err == nil || !strings.Contains(err.Error(), "Could not open lock file") {
+			t.Fatalf("err = %v, want it to carry apt-get update's error", err)
 		}
 	})
 }

@@ -11,8 +11,10 @@
 // apk repository (§2.1 of apk-reference.md) holding x86_64/APKINDEX.tar.gz
 // and the packages. v2 is v1 with a few packages repacked at a higher
 // revision, and v2/security.json says which vulnerabilities those
-// revisions fix, in Wolfi's secdb format. The demo signing key lives in
-// OUTDIR/keys.
+// revisions fix, in Wolfi's secdb format. OUTDIR/keys holds the public
+// half of the signing key: the committed, public demo key of
+// e2e/demo/keys (Options.KeyDir), so that every machine builds the same
+// bytes and lockfiles locked against the repository hold everywhere.
 //
 // # Recipes
 //

@@ -13,7 +13,7 @@ import (
 const (
 	// baselayoutVersion is demo-baselayout's version; raise it when its
 	// files change.
-	baselayoutVersion = "1-r0"
+	baselayoutVersion = "1-r1"
 	// baselayoutBuildDate is demo-baselayout's builddate (2025-01-01), a
 	// constant since no .deb dates it.
 	baselayoutBuildDate = 1735689600
@@ -32,7 +32,8 @@ var baseDirs = []struct {
 	path string
 	mode fs.FileMode
 }{
-	{"dev", 0o755}, {"etc", 0o755}, {"home", 0o755}, {"proc", 0o755}, {"root", 0o700},
+	{"dev", 0o755}, {"etc", 0o755}, {"home", 0o755}, {"home/nonroot", 0o755},
+	{"proc", 0o755}, {"root", 0o700},
 	{"run", 0o755}, {"sys", 0o755}, {"tmp", 0o777 | fs.ModeSticky},
 	{"usr", 0o755}, {"usr/bin", 0o755}, {"usr/lib", 0o755},
 	{"var", 0o755}, {"var/tmp", 0o777 | fs.ModeSticky},

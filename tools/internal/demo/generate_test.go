@@ -21,6 +21,7 @@ func TestWriteBaselayout(t *testing.T) {
 		"etc/os-release -rw-r--r--",
 		"etc/passwd -rw-r--r--",
 		"home drwxr-xr-x",
+		"home/nonroot drwxr-xr-x",
 		"lib -> usr/lib",
 		"lib64 -> usr/lib",
 		"proc drwxr-xr-x",

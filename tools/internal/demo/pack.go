@@ -116,7 +116,8 @@ func (b *builder) packArgs(ctx context.Context, p *plan, builddate int64) ([]str
 	for _, list := range []struct {
 		flag   string
 		values []string
-	}{{"--depend", r.Depends}, {"--provide", r.Provides}, {"--skip-depend", r.SkipDepends}} {
+	}{{"--depend", r.Depends}, {"--provide", r.Provides}, {"--skip-depend", r.SkipDepends},
+		{"--owner", r.Owners}} {
 		for _, v := range list.values {
 			args = append(args, list.flag, v)
 		}

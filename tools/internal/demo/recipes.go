@@ -47,6 +47,9 @@ type Recipe struct {
 	ProviderPriority uint64 `json:"provider_priority,omitempty"`
 	// Links are symbolic links added to the package.
 	Links []Link `json:"links,omitempty"`
+	// Owners are the entries not owned by root, as `apkpack pack --owner`
+	// takes them: PATH=UID:GID.
+	Owners []string `json:"owners,omitempty"`
 }
 
 // Debs lists the Debian packages the recipe uses, in order.
@@ -82,12 +85,14 @@ var Recipes = []Recipe{
 	{
 		Name: "demo-baselayout", Generator: "baselayout", Version: baselayoutVersion,
 		Description: "Base layout of the rules_apk demo repository: usr-merged links, " +
-			"/etc/passwd, /etc/group and /etc/os-release",
+			"/etc/passwd, /etc/group, /etc/os-release and the nonroot user's home",
 		URL: "https://github.com/rules-apk/rules_apk", License: "CC0-1.0",
 		// As wolfi-baselayout does; the versioned provide lets Wolfi's
 		// dependency on wolfi-baselayout resolve here (§3.2).
 		Provides: []string{"wolfi-baselayout=" + baselayoutVersion},
 		Depends:  []string{"ca-certificates-bundle"},
+		// The home of the user images run as (65532, as in Wolfi's images).
+		Owners: []string{"home/nonroot=65532:65532"},
 	},
 	{
 		Name: "ca-certificates-bundle", Generator: "ca-bundle",

@@ -94,6 +94,14 @@ func TestRepository(t *testing.T) {
 			t.Errorf("the repository has no %s", name)
 		}
 	}
+	// The keyring is the committed demo key, and no private key is served.
+	committed := treeSums(t, filepath.Join(e.root, "e2e/demo/keys"))[KeyFile+".pub"]
+	if first["keys/"+KeyFile+".pub"] != committed {
+		t.Errorf("keys/%s.pub is not the committed demo key", KeyFile)
+	}
+	if _, ok := first["keys/"+KeyFile]; ok {
+		t.Errorf("the repository serves the private key keys/%s", KeyFile)
+	}
 
 	t.Run("repack without cache", func(t *testing.T) {
 		repack(t, e, out, first)
@@ -115,18 +123,6 @@ func repack(t *testing.T, e demoEnv, repo string, sums map[string]string) {
 	}
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "out")
-	if err := os.MkdirAll(filepath.Join(out, "keys"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{KeyFile, KeyFile + ".pub"} {
-		b, err := os.ReadFile(filepath.Join(repo, "keys", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(out, "keys", f), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	cache := filepath.Join(tmp, "cache")
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		t.Fatal(err)
@@ -135,7 +131,8 @@ func repack(t *testing.T, e demoEnv, repo string, sums map[string]string) {
 		t.Fatal(err)
 	}
 	res, err := Build(context.Background(), Options{
-		OutDir: out, CacheDir: cache, Apkpack: e.apkpack, Recipes: recipes,
+		OutDir: out, KeyDir: filepath.Join(e.root, "e2e/demo/keys"), CacheDir: cache,
+		Apkpack: e.apkpack, Recipes: recipes,
 		ManifestPath: filepath.Join(e.root, "e2e/demo/packages.txt"), ToolDigest: "repack test",
 	})
 	if err != nil {

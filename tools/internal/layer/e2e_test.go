@@ -56,7 +56,7 @@ func TestFromRepository(t *testing.T) {
 	}
 	out := filepath.Join(dir, "layer.tar.gz")
 	r, err := Build(context.Background(), Options{Lockfile: l, Arch: "x86_64",
-		Locate: RepoLocator(client), Output: out, Format: FormatTarGzip})
+		Locate: RepoLocator(client, nil), Output: out, Format: FormatTarGzip})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,10 +125,12 @@ func locateAll(ctx context.Context, loc Locator, pkgs []lock.Package) ([]string,
 }
 
 // RepoLocator finds packages through a repository client: its cache when it
-// holds the package's SHA-256, else a download from the package's URL.
-func RepoLocator(c *repo.Client) Locator {
+// holds the package's SHA-256, else a download from the package's URL as
+// mirrors rewrite it (nil: none).
+func RepoLocator(c *repo.Client, mirrors lock.Mirrors) Locator {
 	return func(ctx context.Context, p lock.Package) (string, error) {
-		res, err := c.Fetch(ctx, repo.Request{URL: p.URL, SHA256: p.SHA256, Size: int64(p.Size)})
+		res, err := c.Fetch(ctx, repo.Request{URL: mirrors.Rewrite(p.URL), SHA256: p.SHA256,
+			Size: int64(p.Size)})
 		if err != nil {
 			return "", err
 		}

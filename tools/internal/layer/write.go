@@ -166,6 +166,10 @@ func writeLayer(ctx context.Context, opts *Options, a *assembled, items []item,
 	}
 	tmp := f.Name()
 	l, err := writeLayerTo(ctx, f, opts, a, items)
+	if err == nil {
+		// CreateTemp makes the file 0600; a layer is no secret.
+		err = f.Chmod(0o644)
+	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

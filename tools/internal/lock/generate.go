@@ -43,10 +43,16 @@ type GenerateOptions struct {
 	// is fetched from the value plus the rest of the URL, while the
 	// lockfile keeps the original URL (a corporate mirror, or a local copy
 	// of a repository). The longest matching prefix wins.
-	Mirrors map[string]string
+	Mirrors Mirrors
 	// Logger receives warnings and progress; nil discards them.
 	Logger *slog.Logger
 }
+
+// Mirrors maps URL prefixes (FROM) to where their content is fetched from
+// instead (TO): a corporate mirror, or a local copy of a repository. Only
+// fetching changes; lockfiles keep the FROM URLs, so a lockfile locked
+// through a mirror holds on a machine that reaches the real repository.
+type Mirrors map[string]string
 
 // ParseMirror parses a FROM=TO mirror flag into its two URLs.
 func ParseMirror(s string) (from, to string, err error) {
@@ -57,10 +63,32 @@ func ParseMirror(s string) (from, to string, err error) {
 	return strings.TrimRight(from, "/"), strings.TrimRight(to, "/"), nil
 }
 
-// fetchURL applies the mirrors to u.
-func (g *generator) fetchURL(u string) string {
+// ParseMirrors parses FROM=TO flags; nil for none.
+func ParseMirrors(flags []string) (Mirrors, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	m := Mirrors{}
+	for _, f := range flags {
+		from, to, err := ParseMirror(f)
+		if err != nil {
+			return nil, err
+		}
+		m[from] = to
+	}
+	return m, nil
+}
+
+// Rewrite returns where to fetch u from: u with the longest FROM prefix it
+// starts with (whole path segments only) replaced by its TO, else u.
+//
+// With https://demo.rules-apk.invalid=file:///srv/demo,
+// https://demo.rules-apk.invalid/v1/x86_64/APKINDEX.tar.gz becomes
+// file:///srv/demo/v1/x86_64/APKINDEX.tar.gz, and
+// https://demo.rules-apk.invalid2/x stays as it is.
+func (m Mirrors) Rewrite(u string) string {
 	best := ""
-	for from := range g.opts.Mirrors {
+	for from := range m {
 		if (u == from || strings.HasPrefix(u, from+"/")) && len(from) > len(best) {
 			best = from
 		}
@@ -68,8 +96,11 @@ func (g *generator) fetchURL(u string) string {
 	if best == "" {
 		return u
 	}
-	return g.opts.Mirrors[best] + strings.TrimPrefix(u, best)
+	return m[best] + strings.TrimPrefix(u, best)
 }
+
+// fetchURL applies the mirrors to u.
+func (g *generator) fetchURL(u string) string { return g.opts.Mirrors.Rewrite(u) }
 
 // Generate resolves the spec's world for every arch and pins each package
 // of the closures: every index is verified against the keyring, every
@@ -238,11 +269,26 @@ func (g *generator) lockArch(ctx context.Context, arch string, world, baseWorld 
 	if err != nil {
 		return err
 	}
+	// Index only what the worlds and the locked packages can reach (a
+	// superset of what the base solve and the solve look at): the full
+	// indexes are dropped here.
+	seeds, err := g.lockedPackages(arch)
+	if err != nil {
+		return err
+	}
+	repos, err = resolve.Prune(repos, resolve.Request{
+		World:        append(append([]apk.Constraint(nil), baseWorld...), world...),
+		Installed:    seeds,
+		UpgradeNames: g.opts.UpgradeNames,
+	})
+	if err != nil {
+		return fmt.Errorf("indexing %s repositories: %w", arch, err)
+	}
 	solver, err := resolve.NewSolver(repos)
 	if err != nil {
 		return fmt.Errorf("indexing %s repositories: %w", arch, err)
 	}
-	installed, base, err := g.installed(solver, arch, baseWorld)
+	installed, base, err := g.installed(solver, arch, baseWorld, available(repos))
 	if err != nil {
 		return err
 	}
@@ -296,8 +342,12 @@ func readIndexFile(path string, kr *apk.Keyring) (*apk.Index, error) {
 // installed returns what counts as installed for arch: the base (solved
 // from base.packages, or taken from base.lockfile) and the previous
 // lockfile's packages; and the checksums of the base packages.
-func (g *generator) installed(solver *resolve.Solver, arch string, baseWorld []apk.Constraint) (
-	[]*apk.Package, map[apk.Checksum]bool, error) {
+//
+// A previously locked package that no repository holds any more is not
+// kept: apk would keep it as installed, but a lockfile pins a download, and
+// that URL is gone. Its name is resolved afresh, as with --upgrade NAME.
+func (g *generator) installed(solver *resolve.Solver, arch string, baseWorld []apk.Constraint,
+	inRepos map[apk.Checksum]bool) ([]*apk.Package, map[apk.Checksum]bool, error) {
 	var installed []*apk.Package
 	base := map[apk.Checksum]bool{}
 	switch {
@@ -326,12 +376,47 @@ func (g *generator) installed(solver *resolve.Solver, arch string, baseWorld []a
 			if err != nil {
 				return nil, nil, fmt.Errorf("previous lockfile: %w", err)
 			}
-			if !base[ap.Checksum] {
+			switch {
+			case base[ap.Checksum]:
+			case !inRepos[ap.Checksum]:
+				g.log.Warn("a locked package is in no repository any more; resolving its name afresh",
+					"arch", arch, "package", ap.NameVersion())
+			default:
 				installed = append(installed, ap)
 			}
 		}
 	}
 	return installed, base, nil
+}
+
+// lockedPackages returns the packages of the base and previous lockfiles
+// for arch, as the resolver sees installed packages.
+func (g *generator) lockedPackages(arch string) ([]*apk.Package, error) {
+	var out []*apk.Package
+	for _, l := range []*Lockfile{g.previousBase, g.opts.Previous} {
+		if l == nil {
+			continue
+		}
+		for _, p := range l.PackagesFor(arch) {
+			ap, err := p.apkPackage()
+			if err != nil {
+				return nil, fmt.Errorf("locked package: %w", err)
+			}
+			out = append(out, ap)
+		}
+	}
+	return out, nil
+}
+
+// available returns the checksums of the packages repos hold.
+func available(repos []resolve.Repository) map[apk.Checksum]bool {
+	sums := map[apk.Checksum]bool{}
+	for _, r := range repos {
+		for _, p := range r.Packages {
+			sums[p.Checksum] = true
+		}
+	}
+	return sums
 }
 
 // apkPackage turns a locked package back into the metadata the resolver

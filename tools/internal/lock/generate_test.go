@@ -127,10 +127,16 @@ func TestGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b1, _ := l.Marshal()
-	b2, _ := again.Marshal()
-	if string(b1) != string(b2) {
-		t.Error("two locks against the same indexes differ")
+	checkSameBytes(t, l, again, "two locks against the same indexes differ")
+}
+
+// checkSameBytes fails the test when two lockfiles marshal differently.
+func checkSameBytes(t *testing.T, a, b *Lockfile, why string) {
+	t.Helper()
+	b1, err1 := a.Marshal()
+	b2, err2 := b.Marshal()
+	if err1 != nil || err2 != nil || string(b1) != string(b2) {
+		t.Errorf("%s (marshal errors: %v, %v)", why, err1, err2)
 	}
 }
 
@@ -176,6 +182,32 @@ func TestGenerateKeepsAndUpgrades(t *testing.T) {
 	}
 	if diff := Diff(up, fresh, nil); len(diff) != 0 {
 		t.Errorf("a fresh lock differs from the upgraded one: %+v", diff)
+	}
+}
+
+// TestGenerateReplacesVanishedPackage: a locked version that no repository
+// holds any more is not kept (its URL is gone); without --upgrade, only
+// that name moves, to what the repository has now.
+func TestGenerateReplacesVanishedPackage(t *testing.T) {
+	e := newEnv(t, fixture("1.3.1-r5"))
+	s, _ := e.spec(t, "  packages: [so:libcurl.so.4]\narchs: [x86_64]\n")
+	old, err := e.generate(t, s, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The repository replaces zlib 1.3.1-r5 with 1.3.1-r6.
+	testrepo.Build(t, e.repoDir, fixture("1.3.1-r6"))
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(e.repoDir, "x86_64", "APKINDEX.tar.gz"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.generate(t, s, old, false)
+	if err != nil {
+		t.Fatalf("relocking after zlib 1.3.1-r5 left the repository: %v", err)
+	}
+	want := []Change{{Arch: "x86_64", Name: "zlib", Kind: Upgraded, OldVersion: "1.3.1-r5", NewVersion: "1.3.1-r6"}}
+	if diff := cmp.Diff(want, Diff(old, got, nil)); diff != "" {
+		t.Errorf("diff (-want +got):\n%s", diff)
 	}
 }
 
@@ -310,5 +342,36 @@ func TestGenerateMirror(t *testing.T) {
 	}
 	if _, _, err := ParseMirror("no-equals"); err == nil {
 		t.Error("ParseMirror accepted a flag without =")
+	}
+}
+
+func TestMirrorsRewrite(t *testing.T) {
+	m, err := ParseMirrors([]string{
+		"https://demo.rules-apk.invalid=file:///srv/demo/",
+		"https://demo.rules-apk.invalid/v2=http://127.0.0.1:8080/snapshot2",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"https://demo.rules-apk.invalid/v1/x86_64/APKINDEX.tar.gz",
+			"file:///srv/demo/v1/x86_64/APKINDEX.tar.gz"},
+		{"https://demo.rules-apk.invalid/keys/demo.rsa.pub", "file:///srv/demo/keys/demo.rsa.pub"},
+		{"https://demo.rules-apk.invalid/v2/x86_64/a-1-r0.apk",
+			"http://127.0.0.1:8080/snapshot2/x86_64/a-1-r0.apk"},
+		{"https://demo.rules-apk.invalid", "file:///srv/demo"},
+		{"https://demo.rules-apk.invalid2/x", "https://demo.rules-apk.invalid2/x"},
+		{"https://packages.wolfi.dev/os/x86_64/APKINDEX.tar.gz",
+			"https://packages.wolfi.dev/os/x86_64/APKINDEX.tar.gz"},
+	} {
+		if got := m.Rewrite(tc.in); got != tc.want {
+			t.Errorf("Rewrite(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	if got := Mirrors(nil).Rewrite("https://a/b"); got != "https://a/b" {
+		t.Errorf("nil Mirrors rewrote https://a/b to %s", got)
+	}
+	if _, err := ParseMirrors([]string{"https://a=file:///b", "bad"}); err == nil {
+		t.Error("ParseMirrors accepted a flag without =")
 	}
 }

@@ -2,87 +2,31 @@ package resolve
 
 import (
 	"bytes"
-	"crypto/sha1"
-	"fmt"
-	"math/rand/v2"
-	"strings"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
+	"github.com/rules-apk/rules_apk/tools/internal/synth"
 )
-
-// syntheticIndex generates a large index deterministically: groups of
-// names, each name in versions "1.<v>.0-r<n>". A name provides
-// so:lib<name>.so.1=1 plus 0–4 more versioned names, and depends on 1–4
-// so: names of the six members below it in its group plus 1–2 of the ten
-// members of the base group 0 (2–6 in all), the same for all its versions,
-// as real packages mostly do. The top members of
-// group 1 provide so:libcurl.so.4, with different provider priorities.
-// Records come sorted by name, as apk index writes them.
-func syntheticIndex(groups, members, versions int) []*apk.Package {
-	out := make([]*apk.Package, 0, groups*members*versions)
-	for g := range groups {
-		for m := range members {
-			name := fmt.Sprintf("pkg-%03d-%02d", g, m)
-			rng := rand.New(rand.NewPCG(uint64(g), uint64(m)))
-			deps := syntheticDeps(rng, g, m)
-			extra := rng.IntN(5)
-			for v := range versions {
-				out = append(out, syntheticPackage(rng, name, v, deps, extra, g, m, members))
-			}
-		}
-	}
-	return out
-}
-
-func syntheticDeps(rng *rand.Rand, g, m int) string {
-	var pool []string
-	for j := max(0, m-6); j < m; j++ {
-		pool = append(pool, fmt.Sprintf("so:libpkg-%03d-%02d.so.1", g, j))
-	}
-	rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
-	deps := pool[:min(len(pool), 1+rng.IntN(4))]
-	if g != 0 {
-		for range 1 + rng.IntN(2) {
-			deps = append(deps, fmt.Sprintf("so:libpkg-000-%02d.so.1", rng.IntN(10)))
-		}
-	}
-	return strings.Join(deps, " ")
-}
-
-func syntheticPackage(rng *rand.Rand, name string, v int, deps string, extra, g, m, members int) *apk.Package {
-	version := fmt.Sprintf("1.%d.0-r%d", v, rng.IntN(4))
-	provides := []string{"so:lib" + name + ".so.1=1"}
-	kinds := []string{"cmd:%s=%s", "pc:%s=%s", "so:lib%s-extra.so.2=%.0s2", "%s-compat=%s"}
-	for i := range extra {
-		provides = append(provides, fmt.Sprintf(kinds[i%len(kinds)], name, version))
-	}
-	p := &apk.Package{
-		Name:          name,
-		Version:       version,
-		Arch:          "x86_64",
-		InstalledSize: 4096,
-		Depends:       deps,
-	}
-	if g >= 1 && g <= 2 && m == members-1 {
-		provides = append(provides, "so:libcurl.so.4=4")
-		p.ProviderPriority = uint64(15 - 5*g)
-	}
-	p.Provides = strings.Join(provides, " ")
-	sum := sha1.Sum([]byte(name + "-" + version))
-	p.Checksum = apk.SHA1Checksum(sum[:])
-	return p
-}
 
 var (
 	syntheticOnce sync.Once
 	synthetic     []*apk.Package
 )
 
-// syntheticFull is the benchmark index: 20,000 names × 10 versions.
+// syntheticFull is the benchmark index of package synth: 20,000 Wolfi-like
+// names × 10 versions with a 30-package closure of so:libcurl.so.4.
 func syntheticFull() []*apk.Package {
-	syntheticOnce.Do(func() { synthetic = syntheticIndex(1000, 20, 10) })
+	syntheticOnce.Do(func() {
+		pkgs := synth.Packages()
+		synthetic = make([]*apk.Package, len(pkgs))
+		for i := range pkgs {
+			synthetic[i] = &pkgs[i]
+		}
+	})
 	return synthetic
 }
 
@@ -93,10 +37,10 @@ func TestSyntheticIndex(t *testing.T) {
 		t.Skip("generates 200,000 records")
 	}
 	pkgs := syntheticFull()
-	if len(pkgs) != 200000 {
-		t.Fatalf("generated %d records, want 200000", len(pkgs))
+	if len(pkgs) != synth.Records {
+		t.Fatalf("generated %d records, want %d", len(pkgs), synth.Records)
 	}
-	req := Request{World: world(t, "so:libcurl.so.4")}
+	req := Request{World: world(t, synth.Curl)}
 	sol, err := Solve([]Repository{{Packages: pkgs}}, req)
 	if err != nil {
 		t.Fatal(err)
@@ -104,11 +48,15 @@ func TestSyntheticIndex(t *testing.T) {
 	if err := checkSolution(req, sol); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(sol.Packages); n < 20 || n > 40 {
-		t.Errorf("closure of so:libcurl.so.4 has %d packages, want about 30: %v", n, names(sol.Packages))
+	closure, _ := synth.Closure()
+	got := make([]string, len(sol.Packages))
+	for i, p := range sol.Packages {
+		got[i] = p.Name
 	}
-	if top := sol.Packages[len(sol.Packages)-1]; top.Name != "pkg-001-19" {
-		t.Errorf("so:libcurl.so.4 resolved to %s, want pkg-001-19 (highest provider_priority)", top.NameVersion())
+	// The closure is a chain: install order is the dependency order, and
+	// the provider with the highest provider_priority comes last.
+	if diff := cmp.Diff(closure, got); diff != "" {
+		t.Errorf("closure of %s (-want +got):\n%s", synth.Curl, diff)
 	}
 }
 
@@ -131,7 +79,7 @@ func BenchmarkSolve(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{World: world(b, "so:libcurl.so.4")}
+	req := Request{World: world(b, synth.Curl)}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.Solve(req); err != nil {
@@ -142,11 +90,11 @@ func BenchmarkSolve(b *testing.B) {
 
 // BenchmarkLockPipeline measures what `apkpack lock` does per architecture
 // on a Wolfi-sized index: read and verify the 200,000-record
-// APKINDEX.tar.gz (RSA256), build the provider index, solve
-// so:libcurl.so.4.
+// APKINDEX.tar.gz (RSA256), prune it to what the world reaches, build the
+// provider index, solve so:libcurl.so.4.
 func BenchmarkLockPipeline(b *testing.B) {
 	index, keyring := syntheticIndexFile(b)
-	req := Request{World: world(b, "so:libcurl.so.4")}
+	req := Request{World: world(b, synth.Curl)}
 	b.SetBytes(int64(len(index)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -154,7 +102,11 @@ func BenchmarkLockPipeline(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s, err := NewSolver([]Repository{NewRepository("", idx.Packages)})
+		repos, err := Prune([]Repository{NewRepository("", idx.Packages)}, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := NewSolver(repos)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -164,30 +116,39 @@ func BenchmarkLockPipeline(b *testing.B) {
 	}
 }
 
-// syntheticIndexFile writes the benchmark index as a signed
-// APKINDEX.tar.gz with the project's own writer.
+// BenchmarkPrune measures pruning the 200,000-record index to what a solve
+// of so:libcurl.so.4 can reach.
+func BenchmarkPrune(b *testing.B) {
+	repos := []Repository{{Packages: syntheticFull()}}
+	req := Request{World: world(b, synth.Curl)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Prune(repos, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// syntheticIndexFile returns the signed APKINDEX.tar.gz of package synth
+// (written into the user cache directory on first use) and its keyring.
 func syntheticIndexFile(b *testing.B) ([]byte, *apk.Keyring) {
-	key, err := apk.GenerateSigningKey("bench.rsa.pub", 2048)
+	key, err := apk.LoadSigningKey(filepath.Join("..", "apk", "testdata", "index-test.rsa"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	pem, err := key.PublicKeyPEM()
+	dir, err := synth.CachedRepo(key)
 	if err != nil {
 		b.Fatal(err)
 	}
-	keyring := apk.NewKeyring()
-	if err := keyring.Add("bench.rsa.pub", pem); err != nil {
+	keyring, err := apk.LoadKeyring(synth.KeyPath(dir, key))
+	if err != nil {
 		b.Fatal(err)
 	}
-	pkgs := make([]apk.Package, len(syntheticFull()))
-	for i, p := range syntheticFull() {
-		pkgs[i] = *p
-	}
-	var buf bytes.Buffer
-	if err := apk.WriteIndex(&buf, pkgs, apk.WriteIndexOptions{Keys: []*apk.SigningKey{key}}); err != nil {
+	index, err := os.ReadFile(synth.IndexPath(dir))
+	if err != nil {
 		b.Fatal(err)
 	}
-	return buf.Bytes(), keyring
+	return index, keyring
 }
 
 // BenchmarkSolveAlpine measures one solve of build-base (21 packages)

@@ -22,6 +22,12 @@
 //	sol, err := s.Solve(resolve.Request{World: world, Installed: base})
 //	for _, p := range sol.Packages { … } // dependencies before dependents
 //
+// A large index (Wolfi's: 200,000 records) costs far more to index than a
+// world costs to solve. When the worlds are known in advance, as for
+// `apkpack lock` and `apkpack resolve`, prune the repositories first:
+// [Prune] keeps the records a solve can reach, as copies, so that the
+// index can be dropped, and the solve gives the same answer.
+//
 // A world that cannot be met gives an [*UnsatisfiableError] listing, for
 // each constraint that failed, who required it and why every candidate was
 // rejected.

@@ -40,7 +40,9 @@ func TestErrorText(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Solve(fixtures[tc.fixture], Request{World: world(t, tc.world)})
+			req := Request{World: world(t, tc.world)}
+			sol, err := Solve(fixtures[tc.fixture], req)
+			checkPrune(t, fixtures[tc.fixture], req, sol, err)
 			var ue *UnsatisfiableError
 			if !errors.As(err, &ue) {
 				t.Fatalf("got %v, want an *UnsatisfiableError", err)

@@ -125,6 +125,7 @@ func FuzzSolve(f *testing.F) {
 		if fmt.Sprint(err) != fmt.Sprint(err2) {
 			t.Fatalf("two solves differ: %v / %v", err, err2)
 		}
+		checkPrune(t, repos, req, sol, err)
 		if err != nil {
 			var ue *UnsatisfiableError
 			if !errors.As(err, &ue) || len(ue.Problems) == 0 {
@@ -139,6 +140,32 @@ func FuzzSolve(f *testing.F) {
 			t.Fatalf("%v\nworld %v\nclosure %v", err, req.World, names(sol.Packages))
 		}
 	})
+}
+
+// checkPrune checks that solving against the pruned repositories gives
+// the same answer, error or changes as against all of them.
+func checkPrune(t *testing.T, repos []Repository, req Request, sol *Solution, err error) {
+	t.Helper()
+	pruned, perr := Prune(repos, req)
+	var psol *Solution
+	if perr == nil {
+		psol, perr = Solve(pruned, req)
+	}
+	if fmt.Sprint(err) != fmt.Sprint(perr) {
+		t.Fatalf("pruned solve differs:\n%v\n%v", err, perr)
+	}
+	if err != nil {
+		return
+	}
+	if got, want := names(psol.Packages), names(sol.Packages); !slices.Equal(got, want) {
+		t.Fatalf("pruned solve gives %v, want %v", got, want)
+	}
+	if got, want := changeLines(psol), changeLines(sol); !slices.Equal(got, want) {
+		t.Fatalf("pruned solve differs:\n%v\n%v", want, got)
+	}
+	if got, want := names(psol.Removed), names(sol.Removed); !slices.Equal(got, want) {
+		t.Fatalf("pruned solve removes %v, want %v", got, want)
+	}
 }
 
 // checkSolution verifies what any apk-tools solution guarantees: every

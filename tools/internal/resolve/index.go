@@ -188,9 +188,8 @@ func (s *Solver) collect() error {
 	recSum := func(i int32) apk.Checksum { return recs[i].pkg.Checksum }
 	for ri, r := range s.repos {
 		for pi, p := range r.Packages {
-			if err := checkPackage(p); err != nil {
-				return fmt.Errorf("building provider index: repository %d record %d: %w",
-					ri, pi, err)
+			if err := checkRecord(ri, pi, p); err != nil {
+				return err
 			}
 			if !p.Checksum.IsZero() {
 				slot, found := s.sums.find(p.Checksum, recSum)
@@ -230,6 +229,25 @@ func (s *Solver) lookupChecksum(sum apk.Checksum) (int32, bool) {
 		return 0, false
 	}
 	return s.sums.item(slot), true
+}
+
+// checkRecord checks record pi of repository ri with checkPackage.
+func checkRecord(ri, pi int, p *apk.Package) error {
+	if err := checkPackage(p); err != nil {
+		return fmt.Errorf("building provider index: repository %d record %d: %w", ri, pi, err)
+	}
+	return nil
+}
+
+// checkInstalled checks the installed packages of a request with
+// checkPackage.
+func checkInstalled(req *Request) error {
+	for i, p := range req.Installed {
+		if err := checkPackage(p); err != nil {
+			return fmt.Errorf("resolving world: installed package %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // checkPackage rejects records the solver cannot work with.

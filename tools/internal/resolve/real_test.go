@@ -120,7 +120,8 @@ func TestWorkedExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewSolver([]Repository{wolfi, {Packages: parseRecords(t, wolfiUpdates)}})
+	repos := []Repository{wolfi, {Packages: parseRecords(t, wolfiUpdates)}}
+	s, err := NewSolver(repos)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +151,7 @@ func TestWorkedExample(t *testing.T) {
 			req.World = world(t, tc.world)
 			req.Installed = base.Packages
 			sol, err := s.Solve(req)
+			checkPrune(t, repos, req, sol, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,6 +186,7 @@ func TestDelta(t *testing.T) {
 
 	req := Request{World: world(t, baseWorld+" so:libcurl.so.4"), Installed: base.Packages}
 	sol, err := s.Solve(req)
+	checkPrune(t, []Repository{wolfi, {Packages: parseRecords(t, wolfiUpdates)}}, req, sol, err)
 	if err != nil {
 		t.Fatal(err)
 	}

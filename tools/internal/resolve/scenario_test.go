@@ -132,6 +132,7 @@ func runScenarios(t *testing.T, repos []Repository, cases []scenario) {
 			req.World = world(t, tc.world)
 			req.Installed = pick(t, all, tc.installed...)
 			sol, err := s.Solve(req)
+			checkPrune(t, repos, req, sol, err)
 			if tc.problems != nil {
 				ue := unsat(t, err)
 				var kinds []ProblemKind

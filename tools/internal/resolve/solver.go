@@ -28,10 +28,8 @@ func (s *Solver) Solve(req Request) (*Solution, error) {
 
 // prepare loads the installed packages, the world and the solver flags.
 func (s *solve) prepare() error {
-	for i, p := range s.req.Installed {
-		if err := checkPackage(p); err != nil {
-			return fmt.Errorf("resolving world: installed package %d: %w", i, err)
-		}
+	if err := checkInstalled(s.req); err != nil {
+		return err
 	}
 	s.addInstalled()
 	if err := s.prepareWorld(); err != nil {

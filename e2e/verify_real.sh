@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The main job, as far as it exists today: builds apkpack, verifies the real
-# Alpine and Wolfi packages and indexes of the shared test data (signature,
-# C:, datahash, per-file SHA-1), shows that the tampered package is rejected,
-# and prints what the files contain.
+# Verifies real packages: builds apkpack, verifies the real Alpine and Wolfi
+# packages and indexes of the shared test data (signature, C:, datahash,
+# per-file SHA-1), shows that the tampered package is rejected, and prints
+# what the files contain. (The main job is e2e/e2e.sh.)
 #
-# Usage: bash e2e/demo.sh
+# Usage: bash e2e/verify_real.sh
 # The test data folder defaults to ../shared/testdata/real next to the
 # checkout; set RULES_APK_REAL_TESTDATA to use another.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=e2e/env.sh
 source e2e/env.sh
 
 real=${RULES_APK_REAL_TESTDATA:-../shared/testdata/real}
@@ -39,10 +40,13 @@ echo "== apkpack verify: real packages and indexes"
 
 echo
 echo "== apkpack verify: the tampered package must be rejected"
-if "$apkpack" verify --keyring "$real/wolfi/wolfi-signing.rsa.pub" "$real/tampered/aws-c-s3-0.4.9-r0.apk"; then
+if why=$("$apkpack" verify --keyring "$real/wolfi/wolfi-signing.rsa.pub" \
+	"$real/tampered/aws-c-s3-0.4.9-r0.apk" 2>&1); then
 	echo "error: the tampered package verified" >&2
 	exit 1
 fi
+echo "rejected, as it must be:"
+echo "$why"
 
 for f in "$real/wolfi/libcap-2.69-r0.apk" "$real/wolfi-aarch64-resigned/APKINDEX.tar.gz"; do
 	echo
