@@ -4,12 +4,14 @@
 # has its BUILD file, the example image: built, unpacked, and its entrypoint
 # run in a chroot as the image's user, which must print libcurl's version
 # line; then pushed by `bazel run //examples:push` to Debian's
-# docker-registry on 127.0.0.1, which must serve the same digest.
+# docker-registry on 127.0.0.1, which must serve the same digest, and run
+# from there with skopeo, umoci and runc; and no layer of the lockfiles may
+# depend on examples/main.c.
 #
 # Usage (as root): bash e2e/bazel_tests.sh
 # The examples need the demo repository in .cache/demo/e2e-repo, which
-# bash e2e/e2e.sh builds; run that first. They need jq, skopeo and Debian's
-# docker-registry, which e2e/e2e.sh installs too.
+# bash e2e/e2e.sh builds; run that first. They need jq, skopeo, umoci, runc
+# and Debian's docker-registry, which e2e/e2e.sh installs too.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -66,6 +68,30 @@ served=$(skopeo inspect --tls-verify=false "docker://$repository:latest" | jq -r
 if [ "$served" != "$digest" ]; then
 	cat "$root.registry/log" >&2
 	echo "error: the registry serves $served, the image is $digest" >&2
+	exit 1
+fi
+
+echo "== the pushed image, pulled back with skopeo, unpacked with umoci, run with runc"
+skopeo copy --quiet --src-tls-verify=false "docker://$repository:latest" "oci:$root.registry/pulled:latest"
+umoci unpack --image "$root.registry/pulled:latest" "$root.registry/bundle" >/dev/null
+# umoci wrote the image's entrypoint and user into the bundle's config.
+jq '.process.terminal = false' "$root.registry/bundle/config.json" >"$root.registry/config.json"
+mv "$root.registry/config.json" "$root.registry/bundle/config.json"
+out=$(runc --root "$root.registry/runc" run --bundle "$root.registry/bundle" "rules-apk-bazel-$$")
+echo "$out"
+if [[ $out != libcurl/* ]]; then
+	echo "error: the pushed image printed no libcurl version line under runc" >&2
+	exit 1
+fi
+
+echo "== changing examples/main.c cannot re-run an apk_layer action"
+# The configured graph: the image has apk_layer targets, none of them above main.c.
+all_layers=$(e2e/bazel cquery 'kind("apk_layer rule", deps(//examples:image))' 2>/dev/null)
+main_layers=$(e2e/bazel cquery \
+	'kind("apk_layer rule", rdeps(//examples:image, //examples:main.c))' 2>/dev/null)
+if [ -z "$all_layers" ] || [ -n "$main_layers" ]; then
+	echo "error: want apk_layer targets under //examples:image ($all_layers)," \
+		"none depending on examples/main.c ($main_layers)" >&2
 	exit 1
 fi
 echo "all Bazel tests passed; image $digest, pushed to $repository:latest"
