@@ -5,8 +5,9 @@
 # run in a chroot as the image's user, which must print libcurl's version
 # line; then pushed by `bazel run //examples:push` to Debian's
 # docker-registry on 127.0.0.1, which must serve the same digest, and run
-# from there with skopeo, umoci and runc; and no layer of the lockfiles may
-# depend on examples/main.c.
+# from there with skopeo, umoci and runc; the lockfiles are up to date
+# (lock.update --check); and no layer of the lockfiles depends on
+# examples/main.c.
 #
 # Usage (as root): bash e2e/bazel_tests.sh
 # The examples need the demo repository in .cache/demo/e2e-repo, which
@@ -83,6 +84,9 @@ if [[ $out != libcurl/* ]]; then
 	echo "error: the pushed image printed no libcurl version line under runc" >&2
 	exit 1
 fi
+
+echo "== e2e/bazel run //examples:lock.update -- --check: the lockfiles are up to date"
+e2e/bazel run //examples:lock.update -- --check
 
 echo "== changing examples/main.c cannot re-run an apk_layer action"
 # The configured graph: the image has apk_layer targets, none of them above main.c.

@@ -105,7 +105,11 @@ def _spec_label(*, mctx, tag):
     if not tag.lock.name.endswith(".apk.lock.json"):
         return None
     spec = tag.lock.same_package_label(tag.lock.name[:-len(".apk.lock.json")] + ".apk.yaml")
-    if not mctx.path(spec).exists:
+    path = mctx.path(spec)
+
+    # Watched, so that a spec created or deleted later adds or drops :lock.update.
+    mctx.watch(path)
+    if not path.exists:
         return None
     return spec
 
