@@ -87,6 +87,9 @@ with these targets:
 - `:cc_toolchain_<arch>`: a C toolchain on that sysroot: the machine's gcc, with every header,
   start file and library from the sysroot. Register it with
   `register_toolchains("@<name>//:cc_toolchain_x86_64")`.
+- `:<module>` for each `pc:<module>` that a package provides (`:libcurl`): a `cc_library` made
+  from the sysroot's `<module>.pc` (its `-l` flags, defines, extra include directories and
+  `Requires`), for use with that toolchain.
 
 Each package is its own repository, downloaded by URL and sha256 with Bazel's downloader; each
 sysroot too, fetched only when used.
@@ -156,6 +159,7 @@ def _apk_impl(mctx):
         what = str(tag.lock)
         locked = lockfile.parse(content = mctx.read(tag.lock), what = what)
         hub_packages = []
+        pc_modules = {}
         by_arch = {}
         seen = {}
         for p in locked.packages:
@@ -172,6 +176,8 @@ def _apk_impl(mctx):
             urls = packages.urls(url = p.url, mirrors = mirrors)
             apk_package(name = repo, file = file, sha256 = p.sha256, urls = urls)
             hub_packages.append([p.name, p.arch, repo])
+            for pc in packages.pc_names(p.provides):
+                pc_modules.setdefault(pc, []).append(p.arch)
             by_arch.setdefault(p.arch, []).append([file, p.sha256, urls])
         for arch, sysroot_packages in sorted(by_arch.items()):
             apk_sysroot(
@@ -185,6 +191,7 @@ def _apk_impl(mctx):
             lock = tag.lock,
             mirrors = {r: urls[0] for r, urls in mirrors.items()},
             packages = json.encode(hub_packages),
+            pc_modules = pc_modules,
             secdb = tag.secdb,
             spec = _spec_label(mctx = mctx, tag = tag),
         )

@@ -18,7 +18,7 @@ def _parse(*, content, what):
 
     Returns:
       A struct with `archs` (sorted list) and `packages` (a list of structs with `name`,
-      `version`, `arch`, `url`, `sha256`, in the lockfile's order).
+      `version`, `arch`, `url`, `sha256` and `provides`, in the lockfile's order).
     """
     data = json.decode(content)
     version = data.get("version")
@@ -37,6 +37,7 @@ def _parse(*, content, what):
             arch = p["arch"],
             url = p["url"],
             sha256 = p["sha256"],
+            provides = p.get("provides", []),
         ))
     archs = sorted({p.arch: True for p in packages}.keys())
     return struct(archs = archs, packages = packages)

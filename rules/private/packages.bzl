@@ -43,7 +43,23 @@ def _sysroot_repo_name(*, hub, arch):
     """
     return "{}__sysroot_{}".format(hub, arch)
 
+def _pc_names(provides):
+    """Returns the pkg-config module names of a package's provides.
+
+    Args:
+      provides: the package's provides, e.g. `["pc:libcurl=7.88.1", "so:libcurl.so.4=4"]`.
+
+    Returns:
+      The module names, e.g. `["libcurl"]`.
+    """
+    names = []
+    for p in provides:
+        if p.startswith("pc:"):
+            names.append(p[len("pc:"):].split("=")[0].split("<")[0].split(">")[0].split("~")[0])
+    return names
+
 packages = struct(
+    pc_names = _pc_names,
     repo_name = _repo_name,
     sysroot_repo_name = _sysroot_repo_name,
     urls = _urls,

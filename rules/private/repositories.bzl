@@ -2,6 +2,7 @@
 
 load(":lockfile.bzl", "lockfile")
 load(":packages.bzl", "packages")
+load(":pkgconfig.bzl", "pkgconfig")
 
 _PACKAGE_DOC = """\
 One locked package, downloaded by URL and checked against its sha256 by Bazel's downloader, so
@@ -93,6 +94,9 @@ _HUB_ATTRS = {
         doc = "JSON: a list of `[name, arch, repository name]`, one per package.",
         mandatory = True,
     ),
+    "pc_modules": attr.string_list_dict(
+        doc = "pkg-config module (from the packages' `pc:` provides) to the archs providing it.",
+    ),
     "secdb": attr.string(
         doc = "Security database for the diff that `:lock.update` prints.",
     ),
@@ -168,6 +172,21 @@ def _apk_hub_impl(rctx):
     toolchain = "@{repo}//:cc_toolchain",
     toolchain_type = "@bazel_tools//tools/cpp:toolchain_type",
 )""".format(arch = arch, cpu = cpu, repo = packages.sysroot_repo_name(hub = hub, arch = arch)))
+    fixed = ["layer", "lock.update", "lockfile", "packages", "sbom", "sysroot"]
+    for module, archs in sorted(rctx.attr.pc_modules.items()):
+        name = module if module not in fixed and not module.startswith("packages_") else "pkgconfig/" + module
+        build.append("")
+        build.append("alias(\n    name = {},\n    actual = {},\n)".format(repr(name), _select(
+            {
+                lockfile.cpus[a]: "@{}//:pkgconfig/{}".format(
+                    packages.sysroot_repo_name(hub = hub, arch = a),
+                    module,
+                )
+                for a in archs
+                if a in lockfile.cpus
+            },
+            "{}: pkg-config module {} is provided only for {}".format(what, module, ", ".join(sorted(archs))),
+        )))
     for name, targets in sorted(by_name.items()):
         build.append("")
         build.append("alias(\n    name = {},\n    actual = {},\n)".format(
@@ -207,7 +226,8 @@ The packages of one arch of a lockfile, unpacked into `sysroot/`, with a C toolc
 the package repositories (the repository cache serves it), and unpacked as the tar.gz stream it
 is; the control files of the packages (`.PKGINFO`, `.SIGN.*`, scripts) are left out.
 
-Targets: `:sysroot` (every file), `:compiler_files`, `:linker_files`, `:cc_toolchain`.
+Targets: `:sysroot` (every file), `:compiler_files`, `:linker_files`, `:cc_toolchain`, and a
+`cc_library` `:pkgconfig/<module>` per `.pc` file.
 """
 
 _SYSROOT_ATTRS = {
@@ -244,12 +264,72 @@ def _existing(sysroot, dirs):
     """Returns the directories of dirs that exist in the sysroot."""
     return [d for d in dirs if sysroot.get_child(d).exists]
 
+def _pc_library(*, module, fields, sysroot, include_dirs, lib_dirs, modules):
+    """Returns the cc_library text of a pkg-config module.
+
+    -l flags become linkopts; -L and -I flags naming directories other than the toolchain's
+    become sysroot linkopts and includes; -D flags become defines; Requires become deps.
+    """
+    linkopts = []
+    defines = []
+    includes = []
+    for flag in fields.get("Libs", "").split(" "):
+        if flag.startswith("-l") or flag == "-pthread":
+            linkopts.append(flag)
+        elif flag.startswith("-L") and flag[2:].lstrip("/") not in lib_dirs:
+            linkopts.append("-L{}/{}".format(sysroot, flag[2:].lstrip("/")))
+    for flag in fields.get("Cflags", "").split(" "):
+        if flag.startswith("-D"):
+            defines.append(flag[2:])
+        elif flag.startswith("-I") and flag[2:].lstrip("/") not in include_dirs:
+            includes.append("sysroot/" + flag[2:].lstrip("/"))
+    deps = [
+        ":pkgconfig/" + r
+        for r in pkgconfig.requires(fields.get("Requires", ""))
+        if r in modules
+    ]
+    return """cc_library(
+    name = {name},
+    hdrs = glob({hdrs}, allow_empty = True),
+    defines = {defines},
+    includes = {includes},
+    linkopts = {linkopts},
+    deps = {deps},
+)""".format(
+        name = repr("pkgconfig/" + module),
+        hdrs = repr([i + "/**" for i in includes]),
+        defines = repr(defines),
+        includes = repr(includes),
+        linkopts = repr(linkopts),
+        deps = repr(deps),
+    )
+
+def _pc_libraries(*, rctx, sysroot, include_dirs, lib_dirs):
+    """Returns the cc_library texts of every .pc file of the sysroot's pkgconfig directories."""
+    files = {}
+    for d in lib_dirs + ["usr/share"]:
+        pc_dir = sysroot.get_child(d + "/pkgconfig")
+        if pc_dir.exists:
+            for f in pc_dir.readdir():
+                if f.basename.endswith(".pc") and f.basename[:-3] not in files:
+                    files[f.basename[:-3]] = f
+    sysroot_path = "external/{}/sysroot".format(rctx.name)
+    return [
+        _pc_library(
+            module = module,
+            fields = pkgconfig.parse(rctx.read(f)),
+            sysroot = sysroot_path,
+            include_dirs = include_dirs,
+            lib_dirs = lib_dirs,
+            modules = files,
+        )
+        for module, f in sorted(files.items())
+    ]
+
 def _apk_sysroot_impl(rctx):
     # TODO(#6): unpack through apkpack (a sysroot command, as the design plans) so that C:,
     # datahash and every file's SHA-1 are checked here as apk_layer checks them; for now the
     # downloader's sha256 against the lockfile is the only check.
-    # TODO(#6): cc_library targets from the sysroot's .pc files (pkg-config), so that programs
-    # depend on "@build//:libcurl" instead of passing -lcurl.
     arch = rctx.attr.arch
     packages = json.decode(rctx.attr.packages)
     for i, (file, sha256, urls) in enumerate(packages):
@@ -270,7 +350,7 @@ def _apk_sysroot_impl(rctx):
     rctx.file("BUILD.bazel", """\
 # Generated by rules_apk's apk module extension: the {arch} packages of a lockfile, unpacked.
 load({config_bzl}, "apk_cc_toolchain_config")
-load({cc_defs_bzl}, "cc_toolchain")
+load({cc_defs_bzl}, "cc_library", "cc_toolchain")
 
 package(default_visibility = ["//visibility:public"])
 
@@ -321,6 +401,7 @@ cc_toolchain(
     supports_param_files = True,
     toolchain_config = ":cc_toolchain_config",
 )
+{pc_libraries}
 """.format(
         arch = arch,
         config_bzl = repr(str(Label("//rules/private:cc_toolchain.bzl"))),
@@ -333,6 +414,12 @@ cc_toolchain(
         include_dirs = repr(include_dirs),
         lib_dirs = repr(lib_dirs),
         sysroot = repr("external/{}/sysroot".format(rctx.name)),
+        pc_libraries = "".join(["\n" + lib + "\n" for lib in _pc_libraries(
+            rctx = rctx,
+            sysroot = sysroot,
+            include_dirs = include_dirs,
+            lib_dirs = lib_dirs,
+        )]),
     ))
 
 apk_sysroot = repository_rule(

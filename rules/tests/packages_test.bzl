@@ -1,8 +1,9 @@
-"""Unit tests of rules/private/packages.bzl and the happy path of lockfile.parse."""
+"""Unit tests of rules/private/packages.bzl, pkgconfig.bzl and the happy path of lockfile.parse."""
 
 load("@bazel_skylib//lib:unittest.bzl", "asserts", "unittest")
 load("//rules/private:lockfile.bzl", "lockfile")
 load("//rules/private:packages.bzl", "packages")
+load("//rules/private:pkgconfig.bzl", "pkgconfig")
 
 def _repo_name_test_impl(ctx):
     env = unittest.begin(ctx)
@@ -15,6 +16,11 @@ def _repo_name_test_impl(ctx):
         env,
         "build__aarch64__py3.12-pip",
         packages.repo_name(hub = "build", arch = "aarch64", name = "py3.12-pip"),
+    )
+    asserts.equals(
+        env,
+        ["libcurl", "libcrypt"],
+        packages.pc_names(["pc:libcurl=7.88.1", "so:libcurl.so.4=4", "pc:libcrypt>=4"]),
     )
     asserts.equals(
         env,
@@ -73,10 +79,32 @@ def _parse_test_impl(ctx):
 
 _parse_test = unittest.make(_parse_test_impl)
 
+_PC = """\
+# a comment
+prefix=/usr
+libdir=${prefix}/lib/x86_64-linux-gnu
+includedir=${prefix}/include/glib-2.0
+
+Name: glib
+Libs: -L${libdir} -lglib-2.0
+Cflags: -I${includedir} -DG_X=1
+Requires: libpcre2-8 >= 10.32, zlib
+"""
+
+def _pkgconfig_test_impl(ctx):
+    env = unittest.begin(ctx)
+    fields = pkgconfig.parse(_PC)
+    asserts.equals(env, "-L/usr/lib/x86_64-linux-gnu -lglib-2.0", fields["Libs"])
+    asserts.equals(env, "-I/usr/include/glib-2.0 -DG_X=1", fields["Cflags"])
+    asserts.equals(env, ["libpcre2-8", "zlib"], pkgconfig.requires(fields["Requires"]))
+    return unittest.end(env)
+
+_pkgconfig_test = unittest.make(_pkgconfig_test_impl)
+
 def packages_test_suite(name):
     """Declares the unit tests of this file, under one test_suite.
 
     Args:
       name: name of the test_suite.
     """
-    unittest.suite(name, _repo_name_test, _urls_test, _parse_test)
+    unittest.suite(name, _repo_name_test, _urls_test, _parse_test, _pkgconfig_test)
