@@ -47,89 +47,18 @@ esac
 # The name the examples' specs give the demo repository. It never resolves;
 # every fetch goes through --mirror to the local build.
 readonly canonical=https://demo.rules-apk.invalid
-readonly image_name=rules-apk/curl-version
-readonly entrypoint=/usr/bin/curl-version
-# The image runs as Wolfi's nonroot user, whose home demo-baselayout owns.
-readonly user=65532:65532
-
-start=$(date +%s)
-lap_start=$start
-laps=()
-# lap NAME: records how long the phase since the last lap took.
-lap() {
-	local now
-	now=$(date +%s)
-	laps+=("$1 $((now - lap_start)) s")
-	lap_start=$now
-}
-say() { printf '== %s\n' "$*" >&2; }
-fail() {
-	printf 'e2e: error: %s\n' "$*" >&2
-	exit 1
-}
 
 # --- work directory, registry and container are cleaned up on any exit ---
 work=$(mktemp -d "${TMPDIR:-/tmp}/rules-apk-e2e.XXXXXX")
-registry_pid=
-container=
-cleanup() {
-	local rc=$?
-	if [ -n "$container" ]; then
-		runc --root "$work/runc" delete --force "$container" >/dev/null 2>&1 || true
-	fi
-	if [ -n "$registry_pid" ]; then
-		kill "$registry_pid" 2>/dev/null || true
-		wait "$registry_pid" 2>/dev/null || true
-	fi
-	if [ "${RULES_APK_E2E_KEEP:-0}" = 1 ]; then
-		echo "e2e: kept the work directory $work" >&2
-	else
-		rm -rf "$work"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 mkdir -p "$work/logs"
-
-# logged NAME CMD...: runs CMD with its output in logs/NAME.log, and shows
-# the end of that log when it fails. captured NAME FILE CMD... is the same
-# with CMD's stdout in FILE.
-logged() {
-	local name=$1
-	shift
-	captured "$name" "$work/logs/$name.log" "$@"
-}
-captured() {
-	local name=$1 out=$2
-	shift 2
-	if ! "$@" >"$out" 2>>"$work/logs/$name.log"; then
-		echo "e2e: error: $name failed: $*" >&2
-		[ "$out" = "$work/logs/$name.log" ] || cat "$out" >&2
-		tail -n 60 "$work/logs/$name.log" >&2
-		exit 1
-	fi
-}
+# shellcheck source=e2e/lib.sh
+source e2e/lib.sh
+readonly image_name=$e2e_image_name entrypoint=$e2e_entrypoint user=$e2e_user
 
 # --- host tools ---
 say "host tools"
-need=()
-for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc gcc:gcc \
-	jq:jq readelf:binutils tar:tar; do
-	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
-done
-if [ ${#need[@]} -gt 0 ]; then
-	if [ "$(id -u)" != 0 ]; then
-		fail "missing tools; install them with: sudo apt-get install -y --no-install-recommends ${need[*]}"
-	fi
-	say "installing ${need[*]} (apt-get)"
-	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y --no-install-recommends "${need[@]}" >"$work/logs/apt.log" 2>&1; then
-		# On a fresh machine apt's package lists are empty.
-		logged apt-update apt-get update
-		logged apt-install apt-get install -y --no-install-recommends "${need[@]}"
-	fi
-fi
+host_tools docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc gcc:gcc \
+	jq:jq readelf:binutils tar:tar
 lap tools
 
 # --- demo repository and apkpack ---
@@ -261,154 +190,38 @@ lap rebuild
 
 # --- registry: Debian's docker-registry on 127.0.0.1, our config ---
 say "docker-registry on 127.0.0.1"
-mkdir -p "$work/registry/data"
-port=
-for _ in 1 2 3 4 5 6 7 8; do
-	try=$((20000 + RANDOM % 30000))
-	cat >"$work/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $work/registry/data
-http:
-  addr: 127.0.0.1:$try
-  secret: rules-apk-e2e
-EOF
-	docker-registry serve "$work/registry/config.yml" >"$work/logs/registry.log" 2>&1 &
-	registry_pid=$!
-	for _ in $(seq 50); do
-		kill -0 "$registry_pid" 2>/dev/null || break
-		if (exec 3<>"/dev/tcp/127.0.0.1/$try") 2>/dev/null; then
-			port=$try
-			break
-		fi
-		sleep 0.1
-	done
-	# A port someone else holds makes the registry exit: try another.
-	if [ -n "$port" ] && kill -0 "$registry_pid" 2>/dev/null; then
-		break
-	fi
-	port=
-	kill "$registry_pid" 2>/dev/null || true
-	wait "$registry_pid" 2>/dev/null || true
-	registry_pid=
-done
-[ -n "$port" ] || {
-	cat "$work/logs/registry.log" >&2
-	fail "docker-registry did not start"
-}
-ref=127.0.0.1:$port/$image_name:e2e
+start_registry
+ref=127.0.0.1:$registry_port/$image_name:e2e
 
 say "apkpack push $ref"
 captured push "$work/pushed.digest" "$apkpack" push "$work/run1/image" "$ref"
 pushed=$(cat "$work/pushed.digest")
 [ "$pushed" = "$digest" ] || fail "apkpack push printed $pushed, the image is $digest"
 
-say "skopeo copy back to an OCI layout"
-logged skopeo skopeo copy --src-tls-verify=false "docker://$ref" "oci:$work/pulled:e2e"
-pulled=$(jq -r '.manifests[0].digest' "$work/pulled/index.json")
-[ "$pulled" = "$digest" ] || fail "the registry served $pulled, we pushed $digest"
+pull_image "$ref" "$digest"
 lap "push and pull"
 
-say "umoci unpack --rootless, runc run"
-bundle=$work/bundle
-logged umoci umoci unpack --rootless --image "$work/pulled:e2e" "$bundle"
-# The image's own entrypoint and user, as umoci read them from the image
-# config, in a rootless runc spec. A rootless spec maps one uid, the
-# caller's, to 0; as root the script maps the image's user too and runs as
-# it, otherwise it runs as 0 in the container.
-mv "$bundle/config.json" "$work/umoci-config.json"
-args=$(jq -c .process.args "$work/umoci-config.json")
-[ "$args" = "[\"$entrypoint\"]" ] || fail "the image's entrypoint is $args"
-image_user=$(jq -r '"\(.process.user.uid):\(.process.user.gid)"' "$work/umoci-config.json")
-[ "$image_user" = "$user" ] || fail "the image's user is $image_user, want $user"
-runc spec --rootless --bundle "$bundle"
-run_as=0:0
-if [ "$(id -u)" = 0 ]; then
-	run_as=$user
-fi
-jq --argjson args "$args" --argjson uid "${run_as%:*}" --argjson gid "${run_as#*:}" '
-	.process.args = $args | .process.terminal = false |
-	.process.user = {uid: $uid, gid: $gid} |
-	if $uid != 0 then
-		.linux.uidMappings += [{containerID: $uid, hostID: $uid, size: 1}] |
-		.linux.gidMappings += [{containerID: $gid, hostID: $gid, size: 1}]
-	else . end' "$bundle/config.json" >"$work/config.json"
-mv "$work/config.json" "$bundle/config.json"
-container=rules-apk-e2e-$$
-output=$(timeout 120 runc --root "$work/runc" run --bundle "$bundle" "$container" \
-	2>"$work/logs/runc.log") || {
-	cat "$work/logs/runc.log" >&2
-	fail "runc run failed"
-}
-container=
-mapfile -t lines <<<"$output"
-printf '   | %s\n' "${lines[@]}" >&2
+run_pulled
 lap "run"
 
 # --- assertions on what ran and what the image holds ---
-# upstream VERSION of a runtime lockfile package: its version without -rN.
-upstream() {
-	jq -r --arg n "$1" '.packages[] | select(.name == $n) | .version' "$runtime_lock" |
-		sed 's/-r[0-9]*$//'
-}
-curl_v=$(upstream libcurl-openssl4)
-ssl_v=$(upstream libssl3)
-zlib_v=$(upstream zlib1g)
-want="libcurl $curl_v, ssl OpenSSL/$ssl_v, zlib $zlib_v"
-if [ -z "$curl_v" ] || [ -z "$ssl_v" ] || [ -z "$zlib_v" ]; then
-	fail "$runtime_lock lacks libcurl-openssl4, libssl3 or zlib1g"
-fi
-[ "${lines[1]-}" = "$want" ] || fail "the program printed \"${lines[1]-}\", want \"$want\""
-case ${lines[0]} in
-"libcurl/$curl_v OpenSSL/$ssl_v zlib/$zlib_v "*) ;;
-*) fail "curl_version() is \"${lines[0]}\"" ;;
-esac
-
-rootfs=$bundle/rootfs
-shells=$(cd "$rootfs" && find . \( -name sh -o -name bash -o -name dash -o -name ash \
-	-o -name busybox \) -printf '%P\n' | sort)
-[ -z "$shells" ] || fail "the image holds a shell: $shells"
-for f in bin/sh usr/bin/sh bin/busybox usr/bin/busybox; do
-	if [ -e "$rootfs/$f" ] || [ -L "$rootfs/$f" ]; then
-		fail "the image holds /$f"
-	fi
-done
+check_output "$runtime_lock"
+check_rootfs "$work/bundle/rootfs" "$runtime_lock" "$apkpack"
 home=$(tar -tvzf "$work/run1/runtime.tar.gz" --numeric-owner home/nonroot/ | awk '{print $2}')
 [ "$home" = 65532/65532 ] || fail "/home/nonroot is owned by ${home:-nobody}, want 65532/65532"
 
-"$apkpack" inspect --json "$rootfs" >"$work/installed.json"
-# Name, version and package identity (C:) of every record.
-ids='.packages[] | .name + "-" + .version + " " + .checksum'
-jq -r "$ids" "$work/installed.json" | sort >"$work/installed.txt"
-jq -r "$ids" "$runtime_lock" | sort >"$work/locked-ids.txt"
-diff -u "$work/locked-ids.txt" "$work/installed.txt" >&2 ||
-	fail "the image's installed database does not list exactly the runtime lockfile's packages"
-cut -d' ' -f1 "$work/locked-ids.txt" >"$work/locked.txt"
 jq -r '.packages[] | .name + "-" + .versionInfo' "$work/run1/runtime.spdx.json" | sort \
 	>"$work/sbom.txt"
 diff -u "$work/locked.txt" "$work/sbom.txt" >&2 ||
 	fail "the SBOM does not list exactly the runtime lockfile's packages"
 sbom_count=$(wc -l <"$work/sbom.txt")
-locked_count=$(wc -l <"$work/locked.txt")
 
 lap checks
 
 # --- what was built ---
-size() {
-	local b
-	b=$(du -sb "$1" | cut -f1)
-	awk -v b="$b" 'BEGIN { if (b < 1048576) printf "%.1f KiB", b / 1024;
-		else printf "%.1f MiB", b / 1048576 }'
-}
 run1=$work/run1
-timings=$(printf '%s, ' "${laps[@]}")
 cat <<EOF
-e2e: OK in $(($(date +%s) - start)) s (${timings%, })
+e2e: $(laps)
 image    $digest (linux/amd64), the same from a second build
 pushed   $ref; pulled back with skopeo, run with umoci and runc as $run_as
 output   ${lines[1]}

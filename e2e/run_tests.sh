@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Go unit, golden and fuzz-seed tests
 # (with TestRepository, which builds the demo repository), the real-package
-# smoke test, the main job, the end-to-end run e2e/e2e.sh, then the same with
-# Bazel (e2e/bazel_tests.sh: needs root; RULES_APK_SKIP_BAZEL=1 skips it).
+# smoke test, the end-to-end run without Bazel (e2e/e2e.sh), then the Bazel
+# tests and the main job, e2e/example.sh (e2e/bazel_tests.sh: needs root;
+# RULES_APK_SKIP_BAZEL=1 skips it).
 # Usage: bash e2e/run_tests.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,16 +21,15 @@ else
 	echo "== real packages skipped: the real test data folder $real is missing (set RULES_APK_REAL_TESTDATA)"
 fi
 
-echo "== main job (e2e/e2e.sh)"
+echo "== the end-to-end run without Bazel (e2e/e2e.sh)"
 bash e2e/e2e.sh
 
-# After e2e.sh, which builds the demo repository that examples/ mirrors.
 if [ -n "${RULES_APK_SKIP_BAZEL:-}" ]; then
 	echo "== Bazel skipped: RULES_APK_SKIP_BAZEL is set"
 elif [ "$(id -u)" != 0 ]; then
 	echo "== Bazel skipped: e2e/bazel needs root (chroot and mount)"
 else
-	echo "== Bazel (e2e/bazel_tests.sh)"
+	echo "== Bazel and the main job (e2e/bazel_tests.sh)"
 	bash e2e/bazel_tests.sh
 fi
 echo "all tests passed"
