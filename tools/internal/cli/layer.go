@@ -32,6 +32,7 @@ type layerOptions struct {
 	epoch         int64
 	json          bool
 	cacheDir      string
+	expandedCache string
 	parallelism   int
 	mirrors       []string
 }
@@ -51,6 +52,11 @@ layout apkpack fetch writes), or else from the download cache (fetching
 what is missing from the lockfile's URLs, or from the --mirror they
 match). Each is verified before a byte reaches a layer: SHA-256 and size
 against the lockfile, C:, datahash and every file's SHA-1.
+With --expanded-cache DIR, each verified package is also kept unpacked in
+DIR under its SHA-256, and a later layer of the same package reads it from
+there instead of decompressing and hashing it again: most of the time of a
+layer. DIR is trusted as the apkpack binary is, grows by the installed size
+of the packages, and may be removed at any time.
 
 The root gets the installed database (lib/apk/db, through lib -> usr/lib
 on usr-merged Wolfi), etc/apk/{world,arch,repositories}, etc/os-release
@@ -65,7 +71,8 @@ is the layer file; otherwise OUT is a directory of 000.tar, 001.tar, ...
 Each layer's digest and diffID go to stdout.`,
 		Example: `  apkpack layer runtime.apk.lock.json --arch x86_64 --packages-dir packages/ \
       -o runtime.tar.gz --sbom runtime.spdx.json
-  apkpack layer runtime.apk.lock.json --arch aarch64 --layering origin:8 -o layers/ --json`,
+  apkpack layer runtime.apk.lock.json --arch aarch64 --layering origin:8 -o layers/ --json
+  apkpack layer runtime.apk.lock.json --expanded-cache ~/.cache/rules_apk/expanded -o runtime.tar`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLayer(cmd, o, args[0])
@@ -84,6 +91,7 @@ Each layer's digest and diffID go to stdout.`,
 	f.BoolVar(&o.strictScripts, "strict-scripts", false, "fail on a package script that would not run")
 	f.Int64Var(&o.epoch, "source-date-epoch", -1, "mtime of every entry, in Unix seconds")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	f.StringVar(&o.expandedCache, "expanded-cache", "", "keep verified packages unpacked here for later layers")
 	addClientFlags(f, &o.cacheDir, &o.parallelism)
 	addMirrorFlag(f, &o.mirrors, "for packages not given as files")
 	cmd.MarkFlagRequired("output")
@@ -133,7 +141,7 @@ func layerBuildOptions(o *layerOptions, lockPath string) (layer.Options, error) 
 		return layer.Options{}, err
 	}
 	opts := layer.Options{Lockfile: l, Arch: arch, Output: o.output, GzipLevel: o.gzipLevel,
-		StrictScripts: o.strictScripts, Logger: logger()}
+		StrictScripts: o.strictScripts, ExpandedCache: o.expandedCache, Logger: logger()}
 	if opts.Format, err = layerFormat(o.format, o.output); err != nil {
 		return opts, err
 	}

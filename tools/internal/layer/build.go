@@ -46,6 +46,10 @@ type Options struct {
 	StrictScripts bool
 	// TempDir holds the spool files; "" means os.TempDir().
 	TempDir string
+	// ExpandedCache is a directory that keeps every verified package
+	// unpacked, so that a later Build of the same package skips its
+	// decompression and hashing (see expanded.go); "" keeps none.
+	ExpandedCache string
 	// Parallelism bounds the packages read at once; 0 means GOMAXPROCS.
 	Parallelism int
 	// Logger receives warnings (scripts not run) and progress; nil discards.
@@ -125,7 +129,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 
 	// Pass 1: verify every package and spool its files.
 	start := time.Now()
-	data, spools, err := readAll(ctx, pkgs, paths, opts.Parallelism, opts.TempDir)
+	data, spools, err := readAll(ctx, &opts, pkgs, paths)
 	if err != nil {
 		return nil, fmt.Errorf("building layer: %w", err)
 	}

@@ -93,16 +93,16 @@ func TestTreeFS(t *testing.T) {
 		pkgs = append(pkgs, p)
 		paths = append(paths, filepath.Join(d, p.Name+"-"+p.Version+".apk"))
 	}
-	data, spools, err := readAll(t.Context(), pkgs, paths, 2, t.TempDir())
+	opts := &Options{Lockfile: l, Arch: "x86_64", Locate: DirLocator(d), Output: "unused",
+		OSRelease: []byte("ID=x\n"), Parallelism: 2, TempDir: t.TempDir()}
+	if err := opts.check(); err != nil {
+		t.Fatal(err)
+	}
+	data, spools, err := readAll(t.Context(), opts, pkgs, paths)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeSpools(spools)
-	opts := &Options{Lockfile: l, Arch: "x86_64", Locate: DirLocator(d), Output: "unused",
-		OSRelease: []byte("ID=x\n")}
-	if err := opts.check(); err != nil {
-		t.Fatal(err)
-	}
 	a, err := assemble(opts, data)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
@@ -51,12 +52,15 @@ type pkgData struct {
 	entries []entry
 }
 
-// spool holds the regular-file contents of the packages one worker read, so
-// that pass 2 can copy them in any order without holding them in memory.
+// spool holds the regular-file contents of the packages one worker read (or
+// of one package, with the expanded cache), so that pass 2 can copy them in
+// any order without holding them in memory.
 type spool struct {
 	f   *os.File
-	w   *bufio.Writer
+	w   *bufio.Writer // nil for an entry of the expanded cache
 	off int64
+	// keep: the file is an entry of the expanded cache, not removed on close.
+	keep bool
 }
 
 func newSpool(dir string) (*spool, error) {
@@ -76,6 +80,9 @@ func (s *spool) Write(p []byte) (int, error) {
 
 // flush makes everything written readable with ReadAt.
 func (s *spool) flush() error {
+	if s.w == nil {
+		return nil
+	}
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("writing spool file: %w", err)
 	}
@@ -84,34 +91,58 @@ func (s *spool) flush() error {
 
 func (s *spool) close() {
 	s.f.Close()
-	os.Remove(s.f.Name())
+	if !s.keep {
+		os.Remove(s.f.Name())
+	}
 }
 
 // readAll reads and verifies every package on up to workers goroutines, each
-// spooling into its own file. On any failure it returns the first error in
-// closure order, so that the message does not depend on scheduling.
-func readAll(ctx context.Context, pkgs []lock.Package, paths []string, workers int,
-	tmp string) ([]*pkgData, []*spool, error) {
-	workers = max(1, min(workers, len(pkgs)))
-	spools := make([]*spool, 0, workers)
-	for range workers {
-		s, err := newSpool(tmp)
-		if err != nil {
-			closeSpools(spools)
+// spooling into its own file. With an expanded cache, a package found there
+// is not read at all, and every other package spools into a file of its own
+// that becomes its cache entry once it has verified. On any failure it
+// returns the first error in closure order, so that the message does not
+// depend on scheduling.
+func readAll(ctx context.Context, opts *Options, pkgs []lock.Package,
+	paths []string) ([]*pkgData, []*spool, error) {
+	workers := max(1, min(opts.Parallelism, len(pkgs)))
+	var cache *expandedCache
+	if opts.ExpandedCache != "" {
+		var err error
+		if cache, err = openExpandedCache(opts.ExpandedCache); err != nil {
 			return nil, nil, err
 		}
-		spools = append(spools, s)
+	}
+	var shared []*spool
+	if cache == nil {
+		for range workers {
+			s, err := newSpool(opts.TempDir)
+			if err != nil {
+				closeSpools(shared)
+				return nil, nil, err
+			}
+			shared = append(shared, s)
+		}
 	}
 	out := make([]*pkgData, len(pkgs))
+	own := make([]*spool, len(pkgs))
 	errs := make([]error, len(pkgs))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	next := make(chan int)
+	var hits atomic.Int64
 	var wg sync.WaitGroup
-	for _, s := range spools {
+	for w := range workers {
 		wg.Go(func() {
 			for i := range next {
-				out[i], errs[i] = readOne(ctx, pkgs[i], paths[i], s)
+				if cache == nil {
+					out[i], errs[i] = readOne(ctx, pkgs[i], paths[i], shared[w])
+				} else {
+					var hit bool
+					out[i], own[i], hit, errs[i] = readCached(ctx, opts, cache, pkgs[i], paths[i])
+					if hit {
+						hits.Add(1)
+					}
+				}
 				if errs[i] != nil {
 					cancel()
 				}
@@ -128,7 +159,13 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	for _, s := range spools {
+	spools := shared
+	for _, s := range own {
+		if s != nil {
+			spools = append(spools, s)
+		}
+	}
+	for _, s := range shared {
 		if err := s.flush(); err != nil {
 			errs = append(errs, err)
 		}
@@ -137,7 +174,39 @@ feed:
 		closeSpools(spools)
 		return nil, nil, err
 	}
+	if cache != nil {
+		opts.Logger.Debug("expanded cache", "dir", cache.dir, "hits", hits.Load(),
+			"misses", int64(len(pkgs))-hits.Load())
+	}
 	return out, spools, nil
+}
+
+// readCached takes one package from the expanded cache, or reads and
+// verifies it into a new entry of the cache.
+func readCached(ctx context.Context, opts *Options, cache *expandedCache, lp lock.Package,
+	path string) (*pkgData, *spool, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, false, err
+	}
+	d, s, err := cache.load(lp)
+	if err == nil {
+		return d, s, true, nil
+	}
+	if !isMiss(err) {
+		opts.Logger.Warn("expanded cache entry unusable; reading the package again",
+			"package", lp.Name+"-"+lp.Version, "err", err)
+	}
+	if s, err = cache.newSpool(); err != nil {
+		return nil, nil, false, err
+	}
+	if d, err = readOne(ctx, lp, path, s); err == nil {
+		err = cache.store(d, s)
+	}
+	if err != nil {
+		s.close()
+		return nil, nil, false, err
+	}
+	return d, s, false, nil
 }
 
 // firstError returns the first real error in order; a cancellation caused by
