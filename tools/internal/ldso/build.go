@@ -44,6 +44,13 @@ type Options struct {
 	// haswell, x86_64, atomics, …) as glibc ≤ 2.36's ldconfig does; glibc
 	// 2.37 dropped them.
 	LegacyHWCaps bool
+	// LegacyTypes reads "dir=TYPE" lines of ld.so.conf as a directory and
+	// the type of its libraries, and caches an ELF library that neither
+	// its machine nor its DT_NEEDED marks as libc6 as a generic ELF one, as
+	// glibc 2.36's ldconfig does. Without it Build does as glibc 2.43's
+	// (both compared with the real ones): the whole line names a directory,
+	// and every ELF library is libc6. The versions between were not tried.
+	LegacyTypes bool
 	// Logger receives the files skipped and why (Debug) and configuration
 	// problems ldconfig would warn about (Warn). Nil discards them.
 	Logger *slog.Logger
@@ -77,8 +84,8 @@ type Link struct {
 //
 // Like ldconfig, Build describes the root before its links exist: a libfoo.so
 // symlink to a SONAME that only a returned Link creates is not an entry
-// until the next run. Given Debian's system directories and LegacyHWCaps,
-// Build reproduces a whole Debian 12 system's /etc/ld.so.cache, as its glibc
+// until the next run. Given Debian's system directories, LegacyHWCaps and
+// LegacyTypes, Build reproduces a whole Debian 12 system's /etc/ld.so.cache, as its glibc
 // 2.36 ldconfig wrote it, byte for byte.
 //
 // Known differences from glibc's ldconfig:
@@ -337,6 +344,9 @@ func (b *builder) library(d *dirEntry, name string, isLink bool, info elfInfo) *
 	flag := info.flags
 	if flag == FlagELF && (d.flag == FlagELFLibc5 || d.flag == FlagELFLibc6) {
 		flag = d.flag
+	}
+	if flag == FlagELF && !b.opts.LegacyTypes {
+		flag = FlagELFLibc6
 	}
 	return &dlib{name: name, soname: soname, flag: flag, isLink: isLink,
 		isaLevel: info.isaLevel}

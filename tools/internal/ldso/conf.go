@@ -159,11 +159,12 @@ func (r *rootFS) matchNames(dir, comp string) []string {
 	return names
 }
 
-// splitFlag splits a "dir=TYPE" line of ld.so.conf; an unknown TYPE is
-// reported and the directory kept without a type, as ldconfig does.
+// splitFlag splits a "dir=TYPE" line of ld.so.conf with LegacyTypes; an
+// unknown TYPE is reported and the directory kept without a type, as
+// ldconfig does. Without LegacyTypes the line is the directory.
 func (b *builder) splitFlag(line string) (string, int32) {
 	dir, typ, ok := strings.Cut(line, "=")
-	if !ok {
+	if !ok || !b.opts.LegacyTypes {
 		return line, flagAny
 	}
 	flag, known := libTypes[typ]

@@ -88,7 +88,8 @@ func TestConfig(t *testing.T) {
 		"opt/bad":                                  dir(),
 		"includes/x":                               dir(),
 	}
-	got, err := confDirs(t, fsys, Options{SystemDirs: []string{"/usr/lib64", "/opt/t"}})
+	got, err := confDirs(t, fsys, Options{SystemDirs: []string{"/usr/lib64", "/opt/t"},
+		LegacyTypes: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,19 +115,28 @@ func TestConfig(t *testing.T) {
 	}
 }
 
+// TestConfigTypes reads "dir=TYPE" lines as glibc 2.36 does (LegacyTypes)
+// and as glibc 2.43 does, which takes the whole line for the directory.
 func TestConfigTypes(t *testing.T) {
 	fsys := fstest.MapFS{
 		"etc/ld.so.conf": file("/five=libc5\n/six=libc6\n/g=glibc2\n/t=libc6  \n"),
-		"five":           dir(), "six": dir(), "g": dir(), "t": dir(),
+		"five":           dir(), "six": dir(), "g": dir(), "t": dir(), "six=libc6": dir(),
 	}
-	got, err := confDirs(t, fsys, Options{SystemDirs: []string{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"/five -> five =libc5", "/six -> six =libc6", "/g -> g =libc6",
-		"/t -> t"} // trailing blanks make the type unknown, as in ldconfig
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("directories (-want +got):\n%s", diff)
+	for _, tc := range []struct {
+		legacy bool
+		want   []string
+	}{
+		{true, []string{"/five -> five =libc5", "/six -> six =libc6", "/g -> g =libc6",
+			"/t -> t"}}, // trailing blanks make the type unknown, as in ldconfig
+		{false, []string{"/six=libc6 -> six=libc6"}},
+	} {
+		got, err := confDirs(t, fsys, Options{SystemDirs: []string{}, LegacyTypes: tc.legacy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("LegacyTypes %v: directories (-want +got):\n%s", tc.legacy, diff)
+		}
 	}
 }
 
