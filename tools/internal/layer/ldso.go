@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/rules-apk/rules_apk/tools/internal/apk"
 	"github.com/rules-apk/rules_apk/tools/internal/ldso"
 )
 
@@ -51,8 +52,10 @@ func (g *generator) ldsoCache() error {
 			"x86_64 and aarch64; none written", "arch", g.opts.Arch)
 		return nil
 	}
+	legacy := g.glibcBefore237()
 	cache, links, err := ldso.Build(&treeFS{t: t, epoch: g.epoch},
-		ldso.Options{Arch: g.opts.Arch, Logger: g.opts.Logger})
+		ldso.Options{Arch: g.opts.Arch, LegacyHWCaps: legacy, LegacyTypes: legacy,
+			Logger: g.opts.Logger})
 	if err != nil {
 		return err
 	}
@@ -75,6 +78,19 @@ func (g *generator) ldsoCache() error {
 		}
 	}
 	return nil
+}
+
+// glibcBefore237 reports whether the closure's glibc package is older than
+// 2.37, whose ldconfig dropped legacy hwcap subdirectories: the cache is
+// then written by that older ldconfig's rules, as the package's own trigger
+// would have written it.
+func (g *generator) glibcBefore237() bool {
+	for _, ip := range g.a.pkgs {
+		if ip.info.Name == "glibc" {
+			return apk.CompareVersions(ip.info.Version, "2.37") < 0
+		}
+	}
+	return false
 }
 
 // sonameLink creates a SONAME symlink ldconfig would make, unless the path

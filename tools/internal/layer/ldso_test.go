@@ -78,6 +78,39 @@ func TestLdsoCache(t *testing.T) {
 	}
 }
 
+// TestLdsoCacheGlibcVersion: the cache follows the ldconfig of the
+// closure's glibc; before 2.37 it descends into legacy hwcap
+// subdirectories such as tls/, from 2.37 on it does not.
+func TestLdsoCacheGlibcVersion(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		tls     bool
+	}{{"2.36-r914", true}, {"2.42-r3", false}} {
+		t.Run(tc.version, func(t *testing.T) {
+			specs := glibcClosure(t)
+			specs[1].info.Version = tc.version
+			specs[2].files = append(specs[2].files, dir("usr/lib/tls"),
+				fileSpec{path: "usr/lib/tls/libz.so.1", mode: 0o755,
+					data: hostLib(t, "libz.so.1.2.13")})
+			l, d := fixture(t, specs...)
+			r := mustBuild(t, l, d, nil)
+			m := entryMap(readTar(t, r.Layers[0].Path))
+			c, err := ldso.Parse([]byte(m["etc/ld.so.cache"].Data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, e := range c.Entries {
+				found = found || e.Path == "/usr/lib/tls/libz.so.1"
+			}
+			if found != tc.tls {
+				t.Errorf("glibc %s: /usr/lib/tls/libz.so.1 in the cache is %v, want %v",
+					tc.version, found, tc.tls)
+			}
+		})
+	}
+}
+
 // TestTreeFS checks the io/fs view ldso.Build scans with the standard
 // library's checker.
 func TestTreeFS(t *testing.T) {
