@@ -71,8 +71,8 @@ _ATTRS = dict({
         allow_single_file = [".json"],
     ),
     "os_release": attr.label(
-        doc = "A file to write as `etc/os-release` when no package ships one. Without it, a " +
-              "generic one is written.",
+        doc = "A file to write as `etc/os-release` when no package ships one. Without it, the " +
+              "spec's `os-release` key (recorded in the lockfile) is written, else a generic one.",
         allow_single_file = True,
     ),
     "packages": attr.label_list(

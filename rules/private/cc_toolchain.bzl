@@ -1,8 +1,8 @@
 """A C toolchain whose headers, start files and libraries all come from a lockfile's sysroot.
 
 The compiler and the linker are the machine's (`/usr/bin/gcc`, Debian testing's in the offline
-environment); nothing else of the machine reaches a compile or a link (TODO(#6): the compiler of
-the build lockfile, run through the sysroot's own loader, as the design plans):
+environment: issue #6 leaves the build lockfile's own compiler, run through the sysroot's loader,
+to a later issue); nothing else of the machine reaches a compile or a link:
 
 - `--sysroot` is the sysroot repository, so the linker's default library directories and the
   paths in linker scripts (`libc.so`) are the sysroot's;

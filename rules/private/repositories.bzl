@@ -327,9 +327,10 @@ def _pc_libraries(*, rctx, sysroot, include_dirs, lib_dirs):
     ]
 
 def _apk_sysroot_impl(rctx):
-    # TODO(#6): unpack through apkpack (a sysroot command, as the design plans) so that C:,
-    # datahash and every file's SHA-1 are checked here as apk_layer checks them; for now the
-    # downloader's sha256 against the lockfile is the only check.
+    # The downloader checks each package against the lockfile's sha256, which `apkpack lock`
+    # recorded after verifying that very file (index signature, C:, datahash): the bytes unpacked
+    # here are the verified ones. apk_layer checks C:, datahash and every file's SHA-1 again
+    # because its output is shipped; a sysroot only feeds compiles.
     arch = rctx.attr.arch
     packages = json.decode(rctx.attr.packages)
     for i, (file, sha256, urls) in enumerate(packages):

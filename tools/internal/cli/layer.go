@@ -60,7 +60,8 @@ of the packages, and may be removed at any time.
 
 The root gets the installed database (lib/apk/db, through lib -> usr/lib
 on usr-merged Wolfi), etc/apk/{world,arch,repositories}, etc/os-release
-when no package ships one (from --os-release, else a generic one),
+when no package ships one (--os-release, else the os-release key of the
+spec, recorded in the lockfile, else a generic one),
 busybox's applet symlinks, and ld.so.cache when the closure has glibc.
 Package scripts are never run; those not emulated are warned about, or
 fail the build with --strict-scripts.

@@ -39,7 +39,8 @@ type Options struct {
 	// SOURCE_DATE_EPOCH.
 	Epoch time.Time
 	// OSRelease is written as etc/os-release when no package ships one;
-	// nil writes GenericOSRelease.
+	// nil writes the lockfile's os_release, or GenericOSRelease when it has
+	// none.
 	OSRelease []byte
 	// StrictScripts makes a package script or trigger that Build does not
 	// emulate an error instead of a warning.

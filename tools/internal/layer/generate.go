@@ -43,7 +43,8 @@ func (g *generator) run() error {
 }
 
 // osRelease reads the root's etc/os-release, or writes one when no package
-// ships it (§5.4).
+// ships it (§5.4): Options.OSRelease, else the lockfile's (the spec's
+// os-release key), else GenericOSRelease.
 func (g *generator) osRelease() error {
 	t := g.a.tree
 	if n := t.follow("etc/os-release"); n != nil && n.typ == tar.TypeReg {
@@ -59,10 +60,14 @@ func (g *generator) osRelease() error {
 			"or drop the symlink")
 	}
 	b := g.opts.OSRelease
+	if b == nil && g.opts.Lockfile.OSRelease != nil {
+		b = g.opts.Lockfile.OSRelease.File()
+	}
 	if b == nil {
 		b = GenericOSRelease
 		g.opts.Logger.Warn("no package ships etc/os-release; writing a generic one that " +
-			"scanners match to no distribution (pass --os-release to name one)")
+			"scanners match to no distribution (name one with the spec's os-release key " +
+			"or --os-release)")
 	}
 	if _, err := t.addGenerated("etc/os-release", fileNode(b, 0o644)); err != nil {
 		return err

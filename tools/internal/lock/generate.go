@@ -131,6 +131,7 @@ func (g *generator) run(ctx context.Context) (*Lockfile, error) {
 		Version:    Version,
 		SpecDigest: s.Digest(g.opts.SpecDir),
 		Archs:      append([]string(nil), s.Archs...),
+		OSRelease:  s.OSRelease,
 	}
 	if err := g.loadKeyring(ctx); err != nil {
 		return nil, err

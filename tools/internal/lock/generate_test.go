@@ -375,3 +375,46 @@ func TestMirrorsRewrite(t *testing.T) {
 		t.Error("ParseMirrors accepted a flag without =")
 	}
 }
+
+// TestGenerateOSRelease: the spec's os-release goes into the lockfile, which
+// round-trips it, and changing it changes the spec digest, so that
+// `apkpack lock --check` reports the lockfile stale.
+func TestGenerateOSRelease(t *testing.T) {
+	e := newEnv(t, fixture("1.3.1-r5"))
+	body := "  packages: [zlib]\narchs: [x86_64]\nos-release:\n  id: acme\n  version-id: \"7\"\n"
+	s, _ := e.spec(t, body)
+	l, err := e.generate(t, s, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &spec.OSRelease{ID: "acme", VersionID: "7"}
+	if diff := cmp.Diff(want, l.OSRelease); diff != "" {
+		t.Errorf("lockfile os_release (-want +got):\n%s", diff)
+	}
+	b, err := l.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\"os_release\": {\n    \"id\": \"acme\",\n    \"version_id\": \"7\"\n  },") {
+		t.Errorf("marshalled lockfile lacks the os_release object:\n%s", b)
+	}
+	back, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, back.OSRelease); diff != "" {
+		t.Errorf("os_release after Parse (-want +got):\n%s", diff)
+	}
+	other, _ := e.spec(t, strings.Replace(body, "acme", "other", 1))
+	if s.Digest(e.dir) == other.Digest(e.dir) {
+		t.Error("specs with different os-release ids have the same digest")
+	}
+	plain, _ := e.spec(t, "  packages: [zlib]\narchs: [x86_64]\n")
+	l, err = e.generate(t, plain, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := l.Marshal(); l.OSRelease != nil || strings.Contains(string(b), "os_release") {
+		t.Errorf("a spec without os-release gave a lockfile with one:\n%s", b)
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
 	"github.com/rules-apk/rules_apk/tools/internal/fsutil"
+	"github.com/rules-apk/rules_apk/tools/internal/spec"
 )
 
 // Version is the lockfile schema this code writes and reads.
@@ -44,6 +45,9 @@ type Lockfile struct {
 	Repositories []Repository `json:"repositories"`
 	// Keyring lists the keys the indexes were verified with.
 	Keyring []Key `json:"keyring"`
+	// OSRelease is the spec's os-release: etc/os-release of a layer where
+	// no package ships one. Absent when the spec has none.
+	OSRelease *spec.OSRelease `json:"os_release,omitempty"`
 	// Packages is the closure, sorted by arch then name.
 	Packages []Package `json:"packages"`
 }
@@ -158,6 +162,11 @@ func (l *Lockfile) Validate() error {
 		if k.Name == "" || !isHexSHA256(k.SHA256) {
 			return fmt.Errorf("keyring[%d] (%s): a name and a sha256 of 64 lowercase hex digits are required",
 				i, k.Name)
+		}
+	}
+	if l.OSRelease != nil {
+		if err := l.OSRelease.Validate(); err != nil {
+			return fmt.Errorf("os_release: %w", err)
 		}
 	}
 	seen := map[string]bool{}

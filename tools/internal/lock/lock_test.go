@@ -82,6 +82,8 @@ func TestParseErrors(t *testing.T) {
 		{"arch not locked", strings.Replace(s, `"arch": "aarch64",
       "repository"`, `"arch": "riscv64",
       "repository"`, 1), "arch riscv64 is not in archs"},
+		{"bad os_release", strings.Replace(s, `"packages": [`, `"os_release": {"id": "Acme"},
+  "packages": [`, 1), `os_release: id "Acme"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,10 +16,15 @@
 //	archs: [x86_64, aarch64]
 //	base:
 //	  packages: [wolfi-baselayout, glibc, ca-certificates-bundle]
+//	os-release:
+//	  id: example
+//	  version-id: "1.0"
+//	  name: Example
 //
-// Any other key is an error that names it: a spec only says which packages
-// make up a closure; image settings (entrypoint, accounts, …) belong to the
-// image rule.
+// os-release (apko's key and fields) is what a layer writes as
+// etc/os-release when no package of the closure ships one. Any other key is
+// an error that names it: a spec only says which packages make up a closure;
+// image settings (entrypoint, accounts, …) belong to the image rule.
 package spec
 
 import (
@@ -53,6 +58,9 @@ type Spec struct {
 	// Base is what is installed already; nil when the closure starts from
 	// an empty root.
 	Base *Base `json:"base,omitempty"`
+	// OSRelease is etc/os-release for a closure where no package ships
+	// one; nil leaves it to the layer.
+	OSRelease *OSRelease `json:"os_release,omitempty"`
 }
 
 // Repository is one entry of contents.repositories: "[@tag ]url".
@@ -90,9 +98,10 @@ var archAliases = map[string]string{
 
 // allowed lists the keys a spec may hold, per mapping.
 var allowed = map[string][]string{
-	"":         {"contents", "archs", "base"},
-	"contents": {"repositories", "keyring", "packages"},
-	"base":     {"packages", "lockfile"},
+	"":           {"contents", "archs", "base", "os-release"},
+	"contents":   {"repositories", "keyring", "packages"},
+	"base":       {"packages", "lockfile"},
+	"os-release": {"id", "version-id", "name", "pretty-name", "home-url", "bug-report-url"},
 }
 
 // Load reads and validates the spec at path.
@@ -127,13 +136,25 @@ func Parse(b []byte, dir string) (*Spec, error) {
 			Keyring      []string `yaml:"keyring"`
 			Packages     []string `yaml:"packages"`
 		} `yaml:"contents"`
-		Archs []string `yaml:"archs"`
-		Base  *Base    `yaml:"base"`
+		Archs     []string `yaml:"archs"`
+		Base      *Base    `yaml:"base"`
+		OSRelease *struct {
+			ID           string `yaml:"id"`
+			VersionID    string `yaml:"version-id"`
+			Name         string `yaml:"name"`
+			PrettyName   string `yaml:"pretty-name"`
+			HomeURL      string `yaml:"home-url"`
+			BugReportURL string `yaml:"bug-report-url"`
+		} `yaml:"os-release"`
 	}
 	if err := root.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("parsing spec: %w", err)
 	}
 	s := &Spec{Packages: raw.Contents.Packages, Base: raw.Base}
+	if o := raw.OSRelease; o != nil {
+		s.OSRelease = &OSRelease{ID: o.ID, VersionID: o.VersionID, Name: o.Name,
+			PrettyName: o.PrettyName, HomeURL: o.HomeURL, BugReportURL: o.BugReportURL}
+	}
 	for _, line := range raw.Contents.Repositories {
 		r, err := ParseRepository(line)
 		if err != nil {
@@ -167,6 +188,11 @@ func (s *Spec) validate() error {
 		return errors.New("archs is missing: add for example `archs: [x86_64]`")
 	case s.Base != nil && len(s.Base.Packages) > 0 && s.Base.Lockfile != "":
 		return errors.New("base: give either packages or lockfile, not both")
+	}
+	if s.OSRelease != nil {
+		if err := s.OSRelease.Validate(); err != nil {
+			return fmt.Errorf("os-release: %w", err)
+		}
 	}
 	seen := map[string]bool{}
 	for _, a := range s.Archs {

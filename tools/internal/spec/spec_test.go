@@ -118,6 +118,7 @@ func TestLoad(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("contents:\n  repositories: [https://r]\n  packages: [a]\narchs: [x86_64]\n"))
 	f.Add([]byte("contents:\n  repositories: [\"@t file:///x\"]\n  keyring: [k]\n  packages: [a]\narchs: [arm64]\nbase:\n  lockfile: x\n"))
+	f.Add([]byte("contents:\n  repositories: [https://r]\n  packages: [a]\narchs: [x86_64]\nos-release:\n  id: a\n  name: \"A $B\"\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := Parse(b, "/d")
 		if err != nil {
@@ -127,5 +128,15 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted an incomplete spec: %+v", s)
 		}
 		_ = s.Digest("/d")
+		if o := s.OSRelease; o != nil {
+			// What was accepted renders to lines that parse back.
+			again, err := Parse([]byte("contents:\n  repositories: [https://r]\n  packages: [a]\narchs: [x86_64]\nos-release:\n  id: "+o.ID+"\n"), "/d")
+			if err != nil || again.OSRelease.ID != o.ID {
+				t.Fatalf("accepted id %q does not parse back: %v", o.ID, err)
+			}
+			if n := strings.Count(string(o.File()), "\n"); n < 1 || n > 6 {
+				t.Fatalf("File() has %d lines:\n%s", n, o.File())
+			}
+		}
 	})
 }
