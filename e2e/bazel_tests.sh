@@ -4,7 +4,9 @@
 # docs); the main job e2e/example.sh (build //examples:image, push it to
 # docker-registry on 127.0.0.1 with bazel run //examples:push, run it with
 # runc); the same image digest after `bazel clean --expunge`; the lockfiles
-# up to date (lock.update --check); and an edit of examples/main.c re-runs
+# up to date (lock.update --check); lock.update rewriting a lockfile and
+# printing the upgrades with their CVEs; the example binary linked from the build
+# lockfile's sysroot only (ld --trace); and an edit of examples/main.c re-runs
 # the compile and no ApkLayer action.
 #
 # Usage (as root): bash e2e/bazel_tests.sh
@@ -27,6 +29,52 @@ digest=$(jq -r '.manifests[0].digest' "$layout/index.json")
 
 echo "== e2e/bazel run //examples:lock.update -- --check: the lockfiles are up to date"
 e2e/bazel run //examples:lock.update -- --check
+
+echo "== bazel run @runtime//:lock.update against the demo's second snapshot: writes and diffs"
+# The spec moves to v2 (curl, openssl and zlib updated, security.json naming
+# the CVEs they fix); the lockfile is rewritten in the workspace and the diff
+# lists each upgrade with its CVEs. Both files are restored afterwards.
+cp examples/runtime.apk.yaml "$root/.cache/runtime.apk.yaml.orig"
+cp examples/runtime.apk.lock.json "$root/.cache/runtime.apk.lock.json.orig"
+restore_runtime() {
+	cp "$root/.cache/runtime.apk.yaml.orig" examples/runtime.apk.yaml
+	cp "$root/.cache/runtime.apk.lock.json.orig" examples/runtime.apk.lock.json
+}
+trap restore_runtime EXIT
+sed -i 's|https://demo.rules-apk.invalid/v1|https://demo.rules-apk.invalid/v2|' examples/runtime.apk.yaml
+update=$(e2e/bazel run @runtime//:lock.update 2>/dev/null)
+locked=$(jq -r '.packages[] | select(.name == "libcurl-openssl4") | .version' examples/runtime.apk.lock.json)
+restore_runtime
+trap - EXIT
+echo "$update" | sed -n '/^== apkpack diff/,$p'
+if [ "$locked" != 7.88.1-r1016 ] ||
+	! grep -q '^  ~ libcurl-openssl4 7.88.1-r1015 -> 7.88.1-r1016 (upgraded) fixes CVE-' <<<"$update" ||
+	! grep -q '3 upgraded, 0 downgraded, 0 rebuilt; [1-9][0-9]* vulnerabilities fixed' <<<"$update"; then
+	echo "$update" >&2
+	echo "error: want libcurl-openssl4 7.88.1-r1016 locked (got $locked) and a diff with its CVEs" >&2
+	exit 1
+fi
+
+echo "== the link of //examples:curl-version reads only the build lockfile's sysroot (ld --trace)"
+# ld prints every file it opens; anything absolute is the machine's, not the
+# sysroot's (whose files are external/<repository>/sysroot/...).
+trace=$root/.cache/bazel-link-trace.txt
+e2e/bazel build --linkopt=-Wl,--trace //examples:curl-version >"$trace" 2>&1 || {
+	cat "$trace" >&2
+	exit 1
+}
+inputs=$(sed -n '/^INFO: From Linking examples\/curl-version/,/^INFO: \(Found\|Elapsed\)/p' "$trace" |
+	grep -v -e '^INFO:' -e '^\[' -e '^Target' -e '^ ' -e '^$' || true)
+sysroot_inputs=$(grep -c '^external/[^/]*build[^/]*sysroot[^/]*/sysroot/' <<<"$inputs" || true)
+foreign=$(grep -v -e '^external/[^/]*build[^/]*sysroot[^/]*/sysroot/' -e '^bazel-out/' <<<"$inputs" || true)
+if [ "$sysroot_inputs" -lt 5 ] || [ -n "$foreign" ]; then
+	cat "$trace" >&2
+	echo "error: want every linker input from the build sysroot; $sysroot_inputs are, these are not:" >&2
+	echo "$foreign" >&2
+	exit 1
+fi
+echo "$sysroot_inputs linker inputs, all from the build lockfile's sysroot"
+rm -f "$trace"
 
 echo "== an edit of examples/main.c re-runs the compile, no ApkLayer action"
 log=$root/.cache/bazel-exec-log.json
@@ -56,5 +104,9 @@ again=$(jq -r '.manifests[0].digest' "$layout/index.json")
 if [ "$again" != "$digest" ]; then
 	echo "error: the image is $digest, then $again after bazel clean --expunge" >&2
 	exit 1
+fi
+if [ "${CI:-}" = true ]; then
+	# Leave no server (and no mount namespace of it) behind on a CI machine.
+	e2e/bazel shutdown
 fi
 echo "all Bazel tests passed; image $digest, the same after bazel clean --expunge"

@@ -16,6 +16,11 @@ while IFS= read -r -d '' f; do
 done < <(find . \( -path ./.cache -o -path './bazel-*' -o -path ./.git \) -prune -o \
 	\( -name '*.bzl' -o -name BUILD.bazel -o -name MODULE.bazel -o -name BUILD \) \
 	-type f -print0 | sort -z)
+if [ ${#files[@]} -lt 3 ] || [ ! -f rules/defs.bzl ]; then
+	# Without files buildifier would read stdin and pass: fail instead.
+	echo "error: found ${#files[@]} Starlark files under $workspace, which is not the workspace" >&2
+	exit 1
+fi
 if ! "$buildifier" --mode=check --lint=warn "${files[@]}"; then
 	echo "error: buildifier: fix the above (e.g. buildifier --lint=fix FILE)" >&2
 	exit 1

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
 	"github.com/rules-apk/rules_apk/tools/internal/testrepo"
@@ -116,5 +117,71 @@ func TestResolveRealWolfi(t *testing.T) {
 	}
 	if strings.Join(names, "\n") != want {
 		t.Errorf("resolve wolfi-base:\n%s\nwant the names\n%s", out, want)
+	}
+}
+
+// TestLockUpgrade: a newer zlib in the repository is kept out without
+// --upgrade (as apk keeps installed packages), reported by --check --upgrade
+// with exit 1, taken by --upgrade zlib; diff --secdb names the CVE it fixes.
+func TestLockUpgrade(t *testing.T) {
+	dir, url := lockFixture(t)
+	specPath := filepath.Join(dir, "runtime.apk.yaml")
+	y := "contents:\n  repositories: [" + url + "]\n  keyring: [test.rsa.pub]\n  packages: [zlib]\narchs: [x86_64]\n"
+	if err := os.WriteFile(specPath, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache := "--cache-dir=" + filepath.Join(dir, "cache")
+	lockPath := filepath.Join(dir, "runtime.apk.lock.json")
+	if code, _, stderr := apkpack(t, "lock", specPath, cache); code != 0 {
+		t.Fatalf("lock: exit %d, %s", code, stderr)
+	}
+	old, err := os.ReadFile(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The repository gains zlib 1.3.1-r6 (the index is rewritten and signed).
+	testrepo.Build(t, filepath.Join(dir, "repo"), []testrepo.Pkg{
+		{Name: "glibc", Version: "2.40-r0", Provides: []string{"so:libc.so.6=6"}},
+		{Name: "zlib", Version: "1.3.1-r5", Origin: "zlib", Depends: []string{"so:libc.so.6"},
+			Provides: []string{"so:libz.so.1=1"}},
+		{Name: "zlib", Version: "1.3.1-r6", Origin: "zlib", Depends: []string{"so:libc.so.6"},
+			Provides: []string{"so:libz.so.1=1"}},
+	})
+	// Last-Modified has a resolution of a second: make the new index newer
+	// than the one the cache revalidates, as a real repository's would be.
+	index := filepath.Join(dir, "repo", "x86_64", "APKINDEX.tar.gz")
+	later := time.Now().Add(2 * time.Second)
+	if err := os.Chtimes(index, later, later); err != nil {
+		t.Fatal(err)
+	}
+
+	if code, out, stderr := apkpack(t, "lock", specPath, "--check", cache); code != 0 {
+		t.Errorf("lock --check without --upgrade: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	code, out, stderr := apkpack(t, "lock", specPath, "--check", "--upgrade", cache)
+	if code != 1 || !strings.Contains(out, "zlib 1.3.1-r5 -> 1.3.1-r6") {
+		t.Errorf("lock --check --upgrade: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	if b, _ := os.ReadFile(lockPath); string(b) != string(old) {
+		t.Error("lock --check --upgrade wrote the lockfile")
+	}
+	if code, out, stderr := apkpack(t, "lock", specPath, "--upgrade", "zlib", cache); code != 0 ||
+		!strings.Contains(out, "zlib 1.3.1-r5 -> 1.3.1-r6") {
+		t.Errorf("lock --upgrade zlib: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+
+	oldPath := filepath.Join(dir, "old.apk.lock.json")
+	secdb := filepath.Join(dir, "security.json")
+	if err := os.WriteFile(oldPath, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secdb, []byte(`{"packages": [{"pkg": {"name": "zlib", `+
+		`"secfixes": {"1.3.1-r6": ["CVE-2026-0001"]}}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = apkpack(t, "diff", oldPath, lockPath, "--secdb", secdb)
+	if code != 0 || !strings.Contains(out, "zlib 1.3.1-r5 -> 1.3.1-r6 (upgraded) fixes CVE-2026-0001") ||
+		!strings.Contains(out, "1 vulnerabilities fixed") {
+		t.Errorf("diff --secdb: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 }

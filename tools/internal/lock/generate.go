@@ -7,10 +7,12 @@ import (
 	"fmt"
 
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -539,8 +541,8 @@ func (g *generator) warnArchDifferences() {
 		}
 		versions[p.Name][p.Version] = append(versions[p.Name][p.Version], p.Arch)
 	}
-	for name, vs := range versions {
-		if len(vs) > 1 {
+	for _, name := range slices.Sorted(maps.Keys(versions)) {
+		if vs := versions[name]; len(vs) > 1 {
 			g.log.Warn("archs get different versions of a package", "package", name, "versions", fmt.Sprint(vs))
 		}
 	}

@@ -212,20 +212,33 @@ func TestGenerateReplacesVanishedPackage(t *testing.T) {
 }
 
 // TestGenerateBase computes what apk add --root BASE would add: the base
-// packages are in the closure, marked base.
+// packages are in the closure, marked base, whether the base is a list of
+// packages or another lockfile.
 func TestGenerateBase(t *testing.T) {
 	e := newEnv(t, fixture("1.3.1-r5"))
-	s, _ := e.spec(t, "  packages: [so:libcurl.so.4]\narchs: [x86_64]\nbase:\n  packages: [glibc, ca-certificates-bundle]\n")
-	l, err := e.generate(t, s, nil, false)
+	baseSpec, _ := e.spec(t, "  packages: [glibc, ca-certificates-bundle]\narchs: [x86_64]\n")
+	baseLock, err := e.generate(t, baseSpec, nil, false)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := baseLock.WriteFile(filepath.Join(e.dir, "base.apk.lock.json")); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
 		"x86_64 baselayout-1-r0 (base)", "x86_64 ca-certificates-bundle-20241121-r1 (base)",
 		"x86_64 glibc-2.40-r0 (base)", "x86_64 libcurl-openssl4-8.11.1-r0", "x86_64 zlib-1.3.1-r5",
 	}
-	if diff := cmp.Diff(want, names(l)); diff != "" {
-		t.Errorf("closure (-want +got):\n%s", diff)
+	for _, base := range []string{"packages: [glibc, ca-certificates-bundle]", "lockfile: base.apk.lock.json"} {
+		t.Run(strings.TrimSuffix(strings.Fields(base)[0], ":"), func(t *testing.T) {
+			s, _ := e.spec(t, "  packages: [so:libcurl.so.4]\narchs: [x86_64]\nbase:\n  "+base+"\n")
+			l, err := e.generate(t, s, nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, names(l)); diff != "" {
+				t.Errorf("closure (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -110,7 +110,14 @@ func Load(path string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading spec: %w", err)
 	}
-	s, err := Parse(b, filepath.Dir(path))
+	// Relative keyring and base paths become absolute, so that what a
+	// lockfile records of them (made relative to the spec's directory
+	// again) does not depend on the working directory.
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("reading spec %s: %w", path, err)
+	}
+	s, err := Parse(b, dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading spec %s: %w", path, err)
 	}

@@ -115,6 +115,41 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// TestLoadFromAnyDirectory: a spec loaded by a relative path from two
+// working directories has the same absolute keyring and base paths and the
+// same digest, so lockfiles do not depend on where apkpack lock ran.
+func TestLoadFromAnyDirectory(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "ws", "images")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := "contents:\n  repositories: [https://r]\n  keyring: [keys/k.rsa.pub]\n  packages: [a]\n" +
+		"archs: [x86_64]\nbase:\n  lockfile: base.apk.lock.json\n"
+	if err := os.WriteFile(filepath.Join(dir, "s.apk.yaml"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	load := func(cwd, path string) *Spec {
+		t.Chdir(cwd)
+		s, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	fromRoot := load(root, "ws/images/s.apk.yaml")
+	fromDir := load(dir, "s.apk.yaml")
+	if diff := cmp.Diff(fromRoot, fromDir); diff != "" {
+		t.Errorf("spec loaded from two directories (-root +dir):\n%s", diff)
+	}
+	if want := filepath.Join(dir, "keys", "k.rsa.pub"); fromDir.Keyring[0] != want {
+		t.Errorf("keyring = %s, want %s", fromDir.Keyring[0], want)
+	}
+	if fromRoot.Digest(dir) != fromDir.Digest(dir) {
+		t.Error("digests differ by working directory")
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("contents:\n  repositories: [https://r]\n  packages: [a]\narchs: [x86_64]\n"))
 	f.Add([]byte("contents:\n  repositories: [\"@t file:///x\"]\n  keyring: [k]\n  packages: [a]\narchs: [arm64]\nbase:\n  lockfile: x\n"))
