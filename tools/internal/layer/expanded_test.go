@@ -173,7 +173,7 @@ func FuzzExpandedMeta(f *testing.F) {
 		}
 		f.Add(raw)
 	}
-	f.Add([]byte(`{"format":1,"entries":[{"p":"x","t":48,"s":-1,"o":5}]}`))
+	f.Add([]byte(`{"format":2,"entries":[{"p":"x","t":48,"s":-1,"o":5}]}`))
 	lp := l.Packages[0]
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var m expandedMeta

@@ -145,6 +145,7 @@ func TestHostile(t *testing.T) {
 		escapeErr   *EscapeError
 		conflictErr *ConflictError
 		deviceErr   *DeviceError
+		dupErr      *DuplicateError
 	)
 	tests := []struct {
 		name   string
@@ -173,6 +174,20 @@ func TestHostile(t *testing.T) {
 		{"duplicate through usr-merge", []pkgSpec{pkg("a", dir("usr"), dir("usr/lib"),
 			file("usr/lib/x", "a"), symlink("lib", "usr/lib")), pkg("b", dir("lib"), file("lib/x", "b"))},
 			&conflictErr, "package b-1.0-r0 ships lib/x (usr/lib/x in the root)"},
+		{"file twice in one package", []pkgSpec{pkg("a", dir("usr"), file("usr/x", "a"),
+			file("usr/x", "b"))}, &entryErr,
+			`a-1.0-r0.apk: refusing data entry "usr/x": the package already has an entry`},
+		{"file then symlink in one package", []pkgSpec{pkg("a", dir("usr"), file("usr/x", "a"),
+			symlink("usr/x", "/etc/passwd"))}, &entryErr,
+			`a-1.0-r0.apk: refusing data entry "usr/x": the package already has an entry ` +
+				"for this path (a regular file; this one is a symlink)"},
+		{"directory twice with other owners", []pkgSpec{pkg("a", dir("usr"),
+			fileSpec{path: "usr", typ: tar.TypeDir, mode: 0o755, uid: 1000})}, &entryErr,
+			`a-1.0-r0.apk: refusing data entry "usr": the package already has an entry`},
+		{"file twice in one package through usr-merge", []pkgSpec{pkg("a", dir("usr"),
+			dir("usr/lib"), symlink("lib", "usr/lib")), pkg("b", dir("lib"), file("lib/x", "1"),
+			dir("usr"), dir("usr/lib"), file("usr/lib/x", "2"))}, &dupErr,
+			"package b-1.0-r0 ships usr/lib/x twice (as lib/x and then as usr/lib/x)"},
 		{"directory over file", []pkgSpec{pkg("a", file("x", "a")), pkg("b", dir("x"))},
 			&conflictErr, "a file is not replaced by a directory"},
 		{"file over directory", []pkgSpec{pkg("a", dir("x"), file("x/y", "a")), pkg("b", file("x", "b"))},
