@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rules-apk/rules_apk/tools/internal/fsutil"
 	"github.com/rules-apk/rules_apk/tools/internal/layer"
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
 	"github.com/rules-apk/rules_apk/tools/internal/sbom"
@@ -68,7 +69,10 @@ fail the build with --strict-scripts.
 
 Every mtime is --source-date-epoch, else $SOURCE_DATE_EPOCH, else the
 newest build_time of the closure. With --layering single (the default) OUT
-is the layer file; otherwise OUT is a directory of 000.tar, 001.tar, ...
+is the layer file; otherwise OUT is a directory of 000.tar, 001.tar, ...,
+replaced as a whole (it must be new, or hold only what an earlier run
+wrote). The outputs, layers and SBOM, appear together once everything has
+succeeded; a failed run leaves the earlier ones as they were.
 Each layer's digest and diffID go to stdout.`,
 		Example: `  apkpack layer runtime.apk.lock.json --arch x86_64 --packages-dir packages/ \
       -o runtime.tar.gz --sbom runtime.spdx.json
@@ -116,16 +120,38 @@ func runLayer(cmd *cobra.Command, o *layerOptions, lockPath string) error {
 		}
 		opts.Locate, closeClient = layer.RepoLocator(client, mirrors), c
 	}
-	r, err := layer.Build(cmd.Context(), opts)
+	// The SBOM's temporary file comes first, so that an SBOM that cannot
+	// be written fails before any work; the SBOM and the layers are put in
+	// place together at the end, or neither is.
+	var sbomFile *fsutil.Pending
+	if o.sbomPath != "" {
+		if sbomFile, err = fsutil.CreatePending(o.sbomPath, 0o644); err != nil {
+			closeClient()
+			return fmt.Errorf("--sbom: %w (its directory must exist and be writable)", err)
+		}
+		defer sbomFile.Discard()
+	}
+	staged, err := layer.Stage(cmd.Context(), opts)
 	closeClient()
 	if err != nil {
 		return err
 	}
-	if o.sbomPath != "" {
+	defer staged.Discard()
+	r := staged.Result
+	if sbomFile != nil {
 		name := filepath.Base(lockPath) + " " + opts.Arch
-		if err := writeSBOM(o.sbomPath, name, r); err != nil {
+		if err := writeSBOM(sbomFile, name, r); err != nil {
 			return err
 		}
+		if err := sbomFile.Commit(); err != nil {
+			return err
+		}
+	}
+	if err := staged.Commit(); err != nil {
+		if sbomFile != nil {
+			os.Remove(o.sbomPath) // it describes layers that are not there
+		}
+		return err
 	}
 	return printLayers(cmd.OutOrStdout(), o.json, r)
 }
@@ -199,7 +225,8 @@ func sourceDateEpoch(flag int64) (time.Time, error) {
 	return time.Unix(n, 0), nil
 }
 
-func writeSBOM(path, name string, r *layer.Result) error {
+// writeSBOM writes the SBOM of the closure to w.
+func writeSBOM(w io.Writer, name string, r *layer.Result) error {
 	in := sbom.Input{Name: name, OSID: r.OSRelease.ID, OSVersionID: r.OSRelease.VersionID,
 		Created: r.Epoch}
 	for _, l := range r.Layers {
@@ -215,7 +242,7 @@ func writeSBOM(path, name string, r *layer.Result) error {
 	if err != nil {
 		return err
 	}
-	return writeOutput(path, func(w io.Writer) error { return sbom.Write(w, doc) })
+	return sbom.Write(w, doc)
 }
 
 type layerView struct {

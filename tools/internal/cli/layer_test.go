@@ -229,6 +229,78 @@ func TestLayerEpochAndErrors(t *testing.T) {
 	}
 }
 
+// TestLayerAllOrNothing checks that a failed apkpack layer leaves no new
+// output: an SBOM that cannot be written fails before the layer appears
+// (and an earlier layer stays as it was), and a directory of layers is
+// replaced as a whole, without the layers of an earlier run.
+func TestLayerAllOrNothing(t *testing.T) {
+	lockPath, cache := layerFixture(t)
+	out := t.TempDir()
+	layerPath := filepath.Join(out, "l.tar")
+	for _, sbomPath := range []string{filepath.Join(out, "missing", "s.json"), out} {
+		code, _, stderr := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", layerPath,
+			"--sbom", sbomPath)
+		if code != 1 || !strings.Contains(stderr, "--sbom") || !strings.Contains(stderr, sbomPath) {
+			t.Errorf("--sbom %s: exit %d, stderr %s", sbomPath, code, stderr)
+		}
+		if _, err := os.Stat(layerPath); !os.IsNotExist(err) {
+			t.Errorf("--sbom %s failed but left the layer: %v", sbomPath, err)
+		}
+	}
+	if code, _, stderr := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", layerPath,
+		"--source-date-epoch", "1"); code != 0 {
+		t.Fatalf("apkpack layer: exit %d: %s", code, stderr)
+	}
+	before := fileSHA256(t, layerPath)
+	code, _, _ := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", layerPath,
+		"--sbom", filepath.Join(out, "missing", "s.json"))
+	if code != 1 || fileSHA256(t, layerPath) != before {
+		t.Errorf("a failed run replaced the earlier layer (exit %d)", code)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 1 {
+		t.Errorf("the output directory holds %v, want only l.tar", entries)
+	}
+
+	// Several layers: an earlier run's extra layer goes.
+	dir := filepath.Join(out, "layers")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "007.tar"), []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", dir,
+		"--layering", "per-package")
+	if code != 0 {
+		t.Fatalf("apkpack layer --layering per-package: exit %d: %s", code, stderr)
+	}
+	var names []string
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if diff := cmp.Diff([]string{"000.tar", "001.tar"}, names); diff != "" {
+		t.Errorf("layer directory (-want +got):\n%s", diff)
+	}
+	if strings.Count(stdout, "digest sha256:") != 2 {
+		t.Errorf("stdout %q, want two layers", stdout)
+	}
+
+	// A directory holding files of its own is not replaced.
+	mine := filepath.Join(out, "l.tar")
+	code, _, stderr = apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", out,
+		"--layering", "per-package")
+	if code != 1 || !strings.Contains(stderr, "holds l.tar") {
+		t.Errorf("-o a directory of other files: exit %d, stderr %s", code, stderr)
+	}
+	if fileSHA256(t, mine) != before {
+		t.Errorf("%s changed", mine)
+	}
+}
+
 func fileSHA256(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)

@@ -11,8 +11,8 @@ import (
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
 )
 
-// cacheFiles lists the expanded cache's files, by name.
-func cacheFiles(t *testing.T, dir string) []string {
+// dirNames lists the names in a directory, sorted.
+func dirNames(t *testing.T, dir string) []string {
 	t.Helper()
 	es, err := os.ReadDir(dir)
 	if err != nil {
@@ -97,7 +97,7 @@ func TestExpandedCache(t *testing.T) {
 					got.Digest, got.DiffID, want[f].Digest, want[f].DiffID)
 			}
 		}
-		if got, want := cacheFiles(t, cache), entryNames(l); !slices.Equal(got, want) {
+		if got, want := dirNames(t, cache), entryNames(l); !slices.Equal(got, want) {
 			t.Errorf("cache holds %v, want %v", got, want)
 		}
 	}
@@ -142,7 +142,7 @@ func TestExpandedCacheFailedPackage(t *testing.T) {
 		!strings.Contains(err.Error(), "a-1.0-r0.apk") {
 		t.Fatalf("a damaged package gave %v, want an error naming it", err)
 	}
-	if names := cacheFiles(t, cache); len(names) != 0 {
+	if names := dirNames(t, cache); len(names) != 0 {
 		t.Errorf("cache holds %v after a failed package", names)
 	}
 }
