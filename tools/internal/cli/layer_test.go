@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +13,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	spdxjson "github.com/spdx/tools-golang/json"
+	"github.com/spdx/tools-golang/spdx/v2/v2_3"
 
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
 	"github.com/rules-apk/rules_apk/tools/internal/testrepo"
+	"github.com/rules-apk/rules_apk/tools/internal/testutil"
 )
 
 // layerFixture locks a small signed repository and returns the lockfile
@@ -149,15 +153,7 @@ func TestFetchThenLayer(t *testing.T) {
 		v.OSRelease.ID != "fixture" || v.Epoch != 300 {
 		t.Errorf("layer --json says %+v", v)
 	}
-	f, err := os.Open(sbomPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := spdxjson.Read(f)
-	if err != nil {
-		t.Fatalf("reading the SBOM: %v", err)
-	}
+	doc := readSBOM(t, sbomPath)
 	var purls []string
 	for _, p := range doc.Packages {
 		purls = append(purls, p.PackageExternalReferences[0].Locator)
@@ -274,15 +270,7 @@ func TestLayerAllOrNothing(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("apkpack layer --layering per-package: exit %d: %s", code, stderr)
 	}
-	var names []string
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	if diff := cmp.Diff([]string{"000.tar", "001.tar"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"000.tar", "001.tar"}, testutil.DirNames(t, dir)); diff != "" {
 		t.Errorf("layer directory (-want +got):\n%s", diff)
 	}
 	if strings.Count(stdout, "digest sha256:") != 2 {
@@ -301,12 +289,84 @@ func TestLayerAllOrNothing(t *testing.T) {
 	}
 }
 
-func fileSHA256(t *testing.T, path string) string {
+// TestLayerSBOMPerLayer builds one layer per package with --sbom: beside
+// each layer lies the SBOM of the packages it holds, referring to the
+// closure's SBOM (by namespace and SHA-1) for dependencies on the others.
+func TestLayerSBOMPerLayer(t *testing.T) {
+	lockPath, cache := layerFixture(t)
+	out := t.TempDir()
+	dir, sbomPath := filepath.Join(out, "layers"), filepath.Join(out, "closure.spdx.json")
+	code, _, stderr := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", dir,
+		"--layering", "per-package", "--sbom", sbomPath)
+	if code != 0 {
+		t.Fatalf("apkpack layer: exit %d: %s", code, stderr)
+	}
+	if diff := cmp.Diff([]string{"000.spdx.json", "000.tar", "001.spdx.json", "001.tar"},
+		testutil.DirNames(t, dir)); diff != "" {
+		t.Errorf("layer directory (-want +got):\n%s", diff)
+	}
+	packages := func(doc *v2_3.Document) []string {
+		var out []string
+		for _, p := range doc.Packages {
+			out = append(out, p.PackageName)
+		}
+		return out
+	}
+	closure := readSBOM(t, sbomPath)
+	if diff := cmp.Diff([]string{"baselayout", "zlib"}, packages(closure)); diff != "" {
+		t.Errorf("closure SBOM packages (-want +got):\n%s", diff)
+	}
+	sum := sha1.Sum(mustRead(t, sbomPath))
+	for i, want := range [][]string{{"baselayout"}, {"zlib"}} {
+		doc := readSBOM(t, filepath.Join(dir, fmt.Sprintf("%03d.spdx.json", i)))
+		if diff := cmp.Diff(want, packages(doc)); diff != "" {
+			t.Errorf("layer %d SBOM packages (-want +got):\n%s", i, diff)
+		}
+		refs := doc.ExternalDocumentReferences
+		if len(refs) != 1 || refs[0].URI != closure.DocumentNamespace ||
+			refs[0].Checksum.Value != hex.EncodeToString(sum[:]) {
+			t.Errorf("layer %d SBOM refers to %+v, want the closure's %s", i, refs,
+				closure.DocumentNamespace)
+		}
+	}
+	zlib := readSBOM(t, filepath.Join(dir, "001.spdx.json"))
+	var deps []string
+	for _, r := range zlib.Relationships {
+		if r.Relationship == "DEPENDS_ON" {
+			deps = append(deps, string(r.RefB.DocumentRefID)+":"+string(r.RefB.ElementRefID))
+		}
+	}
+	if diff := cmp.Diff([]string{"closure:Package-apk-baselayout-1-r0"}, deps); diff != "" {
+		t.Errorf("zlib's dependencies in its layer's SBOM (-want +got):\n%s", diff)
+	}
+}
+
+// readSBOM reads an SPDX JSON document.
+func readSBOM(t *testing.T, path string) *v2_3.Document {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := spdxjson.Read(f)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	return doc
+}
+
+func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(b)
+	return b
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	sum := sha256.Sum256(mustRead(t, path))
 	return hex.EncodeToString(sum[:])
 }

@@ -140,7 +140,6 @@ func TestLayerDirectoryOutput(t *testing.T) {
 	parent := t.TempDir()
 	out := filepath.Join(parent, "layers")
 	perPackage := func(o *Options) { o.Layering, o.Output = Layering{Kind: LayeringPerPackage}, out }
-	list := func(dir string) []string { return dirNames(t, dir) }
 	write := func(path, data string) {
 		t.Helper()
 		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
@@ -153,7 +152,7 @@ func TestLayerDirectoryOutput(t *testing.T) {
 	if _, err := build(t, bad, badDir, perPackage); err == nil {
 		t.Fatal("Build of a package with a duplicate entry succeeded")
 	}
-	if got := list(parent); len(got) != 0 {
+	if got := testutil.DirNames(t, parent); len(got) != 0 {
 		t.Errorf("a failed build left %v", got)
 	}
 
@@ -169,10 +168,10 @@ func TestLayerDirectoryOutput(t *testing.T) {
 	if len(r.Layers) != len(want) {
 		t.Fatalf("%d layers, want %d", len(r.Layers), len(want))
 	}
-	if diff := cmp.Diff(want, list(out)); diff != "" {
+	if diff := cmp.Diff(want, testutil.DirNames(t, out)); diff != "" {
 		t.Errorf("layer directory (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"layers"}, list(parent)); diff != "" {
+	if diff := cmp.Diff([]string{"layers"}, testutil.DirNames(t, parent)); diff != "" {
 		t.Errorf("beside the layer directory (-want +got):\n%s", diff)
 	}
 	for _, ly := range r.Layers {
@@ -206,7 +205,7 @@ func TestLayerDirectoryOutput(t *testing.T) {
 	if diff := cmp.Diff(before, fileDigests(t, out)); diff != "" {
 		t.Errorf("a failed or discarded build changed the layers (-before +after):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"layers"}, list(parent)); diff != "" {
+	if diff := cmp.Diff([]string{"layers"}, testutil.DirNames(t, parent)); diff != "" {
 		t.Errorf("beside the layer directory (-want +got):\n%s", diff)
 	}
 
@@ -226,7 +225,7 @@ func TestLayerDirectoryOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"000.spdx.json", "000.tar", "001.tar"},
-		list(out)); diff != "" {
+		testutil.DirNames(t, out)); diff != "" {
 		t.Errorf("layer directory after AddFile (-want +got):\n%s", diff)
 	}
 
