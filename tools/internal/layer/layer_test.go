@@ -217,6 +217,45 @@ func TestHostile(t *testing.T) {
 	}
 }
 
+// TestDirectoryAttributes checks how a directory several packages ship
+// gets its owner and mode (apk-tools 2.14 apk_db_dir_apply_diri_permissions):
+// the lowest uid:gid wins with its mode, equal owners AND their modes, and
+// the install order does not matter.
+func TestDirectoryAttributes(t *testing.T) {
+	d := func(p string, mode int64, uid, gid int) fileSpec {
+		return fileSpec{path: p, typ: tar.TypeDir, mode: mode, uid: uid, gid: gid}
+	}
+	a := pkg("a", d("srv", 0o755, 0, 0), d("var", 0o755, 0, 0), d("var/x", 0o777, 100, 100),
+		d("var/y", 0o700, 0, 5))
+	b := pkg("b", d("srv", 0o2750, 0, 0), d("var", 0o755, 0, 0), d("var/x", 0o750, 50, 60),
+		d("var/y", 0o755, 0, 4))
+	want := map[string]string{"srv": "0750 0:0", "var/x": "0750 50:60", "var/y": "0755 0:4"}
+	for _, first := range []string{"a", "b"} {
+		t.Run(first+" first", func(t *testing.T) {
+			a, b := a, b
+			if first == "a" {
+				b.info.Depends = "a"
+			} else {
+				a.info.Depends = "b"
+			}
+			l, dir := fixture(t, a, b)
+			r := mustBuild(t, l, dir, nil)
+			if diff := cmp.Diff([]string{first}, names(r.Packages)[:1]); diff != "" {
+				t.Fatalf("install order (-want +got):\n%s", diff)
+			}
+			m := entryMap(readTar(t, r.Layers[0].Path))
+			got := map[string]string{}
+			for p := range want {
+				e := m[p]
+				got[p] = fmt.Sprintf("%04o %d:%d", e.Mode, e.UID, e.GID)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("directory attributes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // TestOverwrite checks apk-tools 2.14's rules for two packages shipping one
 // path: same origin or replaces overwrite, a replaces on the other side
 // keeps the first file, replaces_priority breaks a mutual replaces.
