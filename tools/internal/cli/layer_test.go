@@ -32,15 +32,29 @@ func layerFixture(t *testing.T) (lockPath, cache string) {
 // repository and apkpack lock reads it through a mirror to repoDir.
 func mirroredLayerFixture(t *testing.T, canonical string) (lockPath, cache, repoDir string) {
 	t.Helper()
-	dir := t.TempDir()
-	repoDir = filepath.Join(dir, "repo")
-	testrepo.Build(t, repoDir, []testrepo.Pkg{
+	return lockedRepo(t, canonical, fixturePkgs())
+}
+
+// fixturePkgs are the packages of layerFixture: zlib, which depends on a
+// usr-merged baselayout.
+func fixturePkgs() []testrepo.Pkg {
+	return []testrepo.Pkg{
 		{Name: "baselayout", Version: "1-r0", BuildTime: 100, Provides: []string{"merged-lib"},
 			Files: map[string]string{"etc/os-release": "ID=fixture\nVERSION_ID=3\n",
 				"usr/lib/": "", "lib": "->usr/lib"}},
 		{Name: "zlib", Version: "1.3.1-r0", BuildTime: 300, Depends: []string{"baselayout"},
 			License: "Zlib", Files: map[string]string{"lib/libz.so.1": "zlib"}},
-	})
+	}
+}
+
+// lockedRepo builds a signed repository of pkgs and locks zlib from it (see
+// mirroredLayerFixture for canonical).
+func lockedRepo(t *testing.T, canonical string, pkgs []testrepo.Pkg) (lockPath, cache,
+	repoDir string) {
+	t.Helper()
+	dir := t.TempDir()
+	repoDir = filepath.Join(dir, "repo")
+	testrepo.Build(t, repoDir, pkgs)
 	testrepo.WriteKey(t, dir)
 	specPath := filepath.Join(dir, "runtime.apk.yaml")
 	repoURL := "file://" + repoDir
@@ -222,6 +236,33 @@ func TestLayerEpochAndErrors(t *testing.T) {
 	code, _, stderr = apkpack(t, "layer", lockPath, "--layering", "origin:0", "-o", filepath.Join(out, "x"))
 	if code != 1 || !strings.Contains(stderr, "positive integer") {
 		t.Errorf("bad layering: exit %d, stderr %s", code, stderr)
+	}
+}
+
+// TestLayerStrictScripts layers a package with a post-install script, which
+// apkpack does not run: a warning naming it, or with --strict-scripts an
+// error naming it and no layer.
+func TestLayerStrictScripts(t *testing.T) {
+	pkgs := fixturePkgs()
+	pkgs[1].Scripts = map[string]string{".post-install": "#!/bin/sh\nldconfig\n"}
+	lockPath, cache, _ := lockedRepo(t, "", pkgs)
+	out := filepath.Join(t.TempDir(), "l.tar")
+	code, stdout, stderr := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", out,
+		"--json")
+	if code != 0 || !strings.Contains(stderr, "zlib-1.3.1-r0.post-install") ||
+		!strings.Contains(stdout, `"zlib-1.3.1-r0.post-install"`) {
+		t.Errorf("without --strict-scripts: exit %d, stdout %s, stderr %s", code, stdout, stderr)
+	}
+	if err := os.Remove(out); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", out,
+		"--strict-scripts")
+	if code != 1 || !strings.Contains(stderr, "zlib-1.3.1-r0.post-install") {
+		t.Errorf("--strict-scripts: exit %d, stderr %s", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("--strict-scripts failed but left the layer: %v", err)
 	}
 }
 
