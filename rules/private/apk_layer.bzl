@@ -7,7 +7,8 @@ ApkLayerInfo = provider(
     fields = {
         "arch": "The APK arch the layers were built for, e.g. `x86_64`.",
         "layers": "A list of layer files (one with `layering = \"single\"`), or a one-item " +
-                  "list holding the directory of `000.tar...`, `001.tar...` otherwise.",
+                  "list holding the directory of `000.tar...`, `001.tar...` (and each layer's " +
+                  "SBOM, `000.spdx.json`, ...) otherwise.",
         "sbom": "The SPDX 2.3 JSON SBOM of the closure.",
     },
 )
@@ -22,7 +23,8 @@ SHA-1) before a byte of it reaches a layer. The bytes depend only on the lockfil
 and the attributes, so the action is cacheable and runs remotely.
 
 Output: `<name>.tar.gz` (or `.tar`, `.tar.zst`) with `layering = "single"`, else a directory
-`<name>_layers/` of `000.tar...`, `001.tar...`. Output group `sbom`: `<name>.spdx.json`.
+`<name>_layers/` of `000.tar...`, `001.tar...`, each beside its layer's SBOM
+(`000.spdx.json`, ...). Output group `sbom`: `<name>.spdx.json`, the SBOM of the closure.
 
 ```starlark
 load("@rules_apk//rules:defs.bzl", "apk_layer")

@@ -4,8 +4,9 @@
 #
 # Usage: layer_test.sh GOLDEN [--file ENTRY=EXPECTED]... LAYER...
 # A LAYER is a tar file (gzip or not) or a directory of them (layering other
-# than single); the listing is `tar -tv` of each, in order, with a
-# "== NAME" line before each.
+# than single, where each layer's NNN.spdx.json lies beside it and is
+# skipped); the listing is `tar -tv` of each, in order, with a "== NAME"
+# line before each.
 set -euo pipefail
 
 golden=$1
@@ -19,7 +20,7 @@ done
 layers=()
 for arg in "$@"; do
 	if [ -d "$arg" ]; then
-		layers+=("$arg"/*)
+		layers+=("$arg"/*.tar*)
 	else
 		layers+=("$arg")
 	fi

@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/big"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -35,8 +36,7 @@ type Limits struct {
 	// MaxFileSize bounds one data entry. Default 8 GiB.
 	MaxFileSize int64
 	// MaxEntries bounds the number of data entries; ReadPackage keeps one
-	// map entry per directory and regular file to check parents and hard
-	// links. Default 1,048,576 (texlive, among the largest, has ~200,000).
+	// map entry per entry to check parents, hard links and repeated paths. Default 1,048,576 (texlive, among the largest, has ~200,000).
 	MaxEntries int
 }
 
@@ -176,7 +176,8 @@ type PackageFile struct {
 	// DataHash is the computed SHA-256 (lowercase hex) of the data members.
 	DataHash string
 	// Entries counts data entries; SkippedEntries counts those apk does not
-	// install (top-level dot names, §1.5); Unchecksummed counts regular
+	// install (top-level dot names, §1.5) and the repeats of a directory
+	// with the same attributes (checkTree); Unchecksummed counts regular
 	// files and symlinks without a checksum record.
 	Entries, SkippedEntries, Unchecksummed int
 	// FilesSize sums the sizes of regular data files.
@@ -263,8 +264,17 @@ type pkgReader struct {
 	failures     []CheckFailure
 	omitted      int
 	trustChecked bool
-	distrusted   bool            // a trust check failed: stop calling Visit
-	tree         map[string]byte // typeflag of earlier dirs and regular files
+	distrusted   bool                 // a trust check failed: stop calling Visit
+	tree         map[string]treeEntry // every earlier data entry, by cleaned path
+}
+
+// treeEntry is what checkTree remembers of a data entry: its type and, for
+// a directory, the attributes a repeat of it must match.
+type treeEntry struct {
+	typ      byte
+	mode     int64
+	uid, gid int
+	xattrs   string // the SCHILY.xattr.* records, sorted and joined
 }
 
 func newPkgReader(r io.Reader, opts ReadOptions) *pkgReader {
@@ -274,7 +284,7 @@ func newPkgReader(r io.Reader, opts ReadOptions) *pkgReader {
 		pf:       &PackageFile{Scripts: map[string][]byte{}, ControlFiles: map[string][]byte{}},
 		fileHash: sha256.New(),
 		dataHash: sha256.New(),
-		tree:     map[string]byte{},
+		tree:     map[string]treeEntry{},
 	}
 	pr.m = NewMemberReader(io.TeeReader(r, io.MultiWriter(pr.fileHash, &pr.fileSize)))
 	return pr
@@ -607,8 +617,13 @@ func (pr *pkgReader) dataEntry(tr *tar.Reader, hdr *tar.Header) error {
 		return fmt.Errorf("data entry %s: %d bytes %w of %d (Limits.MaxFileSize)",
 			name, hdr.Size, ErrTooLarge, pr.lim.MaxFileSize)
 	}
-	if err := pr.checkTree(name, hdr); err != nil {
+	repeat, err := pr.checkTree(name, hdr)
+	if err != nil {
 		return err
+	}
+	if repeat {
+		pr.pf.SkippedEntries++
+		return nil
 	}
 	hdr.Name = name
 	fc := newFileCheck(hdr)
@@ -653,31 +668,86 @@ func cleanEntryName(name string) (string, error) {
 // earlier regular file as the target of every hard link, as apk-tools does
 // ("no dirent in archive"; hard links stay inside the package, §1.5). This
 // also keeps an entry from being written through a symlink of the package.
-func (pr *pkgReader) checkTree(name string, hdr *tar.Header) error {
-	if i := strings.LastIndexByte(name, '/'); i >= 0 && pr.tree[name[:i]] != tar.TypeDir {
-		return &EntryError{Path: name, Reason: fmt.Sprintf(
+//
+// It refuses a second entry for a path the package already holds: apk-tools
+// would let the last one win, so a hostile package could ship a checked
+// file and then a symlink or another file over it. The one repeat it
+// tolerates is a directory with the same mode, owner and extended
+// attributes as the first, which changes nothing: repeat reports it, and the
+// caller skips it (it is neither visited nor listed).
+func (pr *pkgReader) checkTree(name string, hdr *tar.Header) (repeat bool, err error) {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 && pr.tree[name[:i]].typ != tar.TypeDir {
+		return false, &EntryError{Path: name, Reason: fmt.Sprintf(
 			"no directory entry for %s earlier in the package (apk-tools: no dirent in archive)",
 			name[:i])}
 	}
-	switch hdr.Typeflag {
-	case tar.TypeDir, tar.TypeReg:
-		pr.tree[name] = hdr.Typeflag
+	te := treeEntry{typ: hdr.Typeflag}
+	if te.typ == tar.TypeDir {
+		te.mode, te.uid, te.gid = hdr.Mode&0o7777, hdr.Uid, hdr.Gid
+		te.xattrs = joinXattrs(hdr.PAXRecords)
+	}
+	if prev, ok := pr.tree[name]; ok {
+		if prev.typ == tar.TypeDir && te == prev {
+			return true, nil
+		}
+		return false, &EntryError{Path: name, Reason: fmt.Sprintf(
+			"the package already has an entry for this path (a %s; this one is a %s): a "+
+				"package must ship each path once (only a directory may repeat, with the "+
+				"same mode, owner and xattrs); rebuild the package without the duplicate",
+			typeName(prev.typ), typeName(te.typ))}
+	}
+	switch te.typ {
+	case tar.TypeDir, tar.TypeReg, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 	case tar.TypeLink:
 		target, err := cleanEntryName(hdr.Linkname)
-		if err != nil || pr.tree[target] != tar.TypeReg {
-			return &EntryError{Path: name, Reason: fmt.Sprintf(
+		if err != nil || pr.tree[target].typ != tar.TypeReg {
+			return false, &EntryError{Path: name, Reason: fmt.Sprintf(
 				"hard link to %q, which is not an earlier regular file of the package",
 				hdr.Linkname)}
 		}
 		hdr.Linkname = target
-		delete(pr.tree, name)
-	case tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		delete(pr.tree, name)
 	default:
-		return &EntryError{Path: name,
+		return false, &EntryError{Path: name,
 			Reason: fmt.Sprintf("unsupported tar entry type %q", hdr.Typeflag)}
 	}
-	return nil
+	pr.tree[name] = te
+	return false, nil
+}
+
+// joinXattrs joins a header's SCHILY.xattr.* records in name order, to
+// compare two entries' extended attributes.
+func joinXattrs(recs map[string]string) string {
+	var keys []string
+	for k := range recs {
+		if strings.HasPrefix(k, "SCHILY.xattr.") {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%q\n", k, recs[k])
+	}
+	return b.String()
+}
+
+// typeName names a tar typeflag in an error message.
+func typeName(typ byte) string {
+	switch typ {
+	case tar.TypeDir:
+		return "directory"
+	case tar.TypeReg:
+		return "regular file"
+	case tar.TypeLink:
+		return "hard link"
+	case tar.TypeSymlink:
+		return "symlink"
+	case tar.TypeChar, tar.TypeBlock:
+		return "device node"
+	case tar.TypeFifo:
+		return "fifo"
+	}
+	return fmt.Sprintf("entry of type %q", typ)
 }
 
 // visit hands the entry to opts.Visit and hashes a regular file's content

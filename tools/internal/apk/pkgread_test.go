@@ -480,6 +480,7 @@ type entry struct {
 	name, body, link string
 	typ              byte
 	pax              map[string]string // nil: the SHA-1 record abuild writes
+	mode             int64             // 0: 0o644
 }
 
 func dirE(name string) entry          { return entry{name: name, typ: tar.TypeDir} }
@@ -502,7 +503,11 @@ func tarOf(t testing.TB, entries []entry, closeTar bool) []byte {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
-		hdr := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.link, Mode: 0o644,
+		mode := e.mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		hdr := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.link, Mode: mode,
 			Size: int64(len(e.body)), PAXRecords: e.pax, Format: tar.FormatPAX}
 		if e.typ != tar.TypeReg {
 			hdr.Size = 0
@@ -619,6 +624,26 @@ func TestReadPackageHostile(t *testing.T) {
 			wantErr: `hard link to "/etc/shadow"`, entryErr: true},
 		{name: "hard link to a later file", pkg: onBase(hardLink("usr/bin/b", "usr/bin/c")),
 			wantErr: "not an earlier regular file", entryErr: true},
+		{name: "file repeated", pkg: onBase(fileE("usr/bin/a", "evil\n")),
+			wantErr: `refusing data entry "usr/bin/a": the package already has an entry for ` +
+				"this path (a regular file; this one is a regular file)", entryErr: true},
+		{name: "file then symlink", pkg: onBase(linkE("usr/bin/a", "/etc/passwd")),
+			wantErr: "(a regular file; this one is a symlink)", entryErr: true},
+		{name: "symlink then file",
+			pkg:     onBase(linkE("usr/bin/sh", "a"), fileE("usr/bin/sh", "evil\n")),
+			wantErr: `"usr/bin/sh": the package already has an entry`, entryErr: true},
+		{name: "hard link repeated", pkg: onBase(hardLink("usr/bin/b", "usr/bin/a"),
+			hardLink("usr/bin/b", "usr/bin/a")),
+			wantErr: "(a hard link; this one is a hard link)", entryErr: true},
+		{name: "directory then file", pkg: onBase(fileE("usr/bin", "x")),
+			wantErr: "(a directory; this one is a regular file)", entryErr: true},
+		{name: "directory repeated with another mode",
+			pkg:     onBase(entry{name: "usr/bin/", typ: tar.TypeDir, mode: 0o4777}),
+			wantErr: `"usr/bin": the package already has an entry`, entryErr: true},
+		{name: "directory repeated with other xattrs",
+			pkg: onBase(entry{name: "usr/bin", typ: tar.TypeDir,
+				pax: map[string]string{"SCHILY.xattr.user.x": "1"}}),
+			wantErr: `"usr/bin": the package already has an entry`, entryErr: true},
 		{name: "file too large", pkg: onBase(fileE("usr/bin/big", strings.Repeat("x", 2048))),
 			limits: Limits{MaxFileSize: 1024}, wantErr: "Limits.MaxFileSize", tooLarge: true},
 		{name: "gzip bomb", pkg: onBase(fileE("usr/bin/zeros", strings.Repeat("\x00", 16<<20))),
@@ -866,6 +891,39 @@ func TestReadPackageSkipsDotNames(t *testing.T) {
 	}
 	if pf.Entries != 6 || pf.SkippedEntries != 1 {
 		t.Errorf("Entries %d SkippedEntries %d, want 6 and 1", pf.Entries, pf.SkippedEntries)
+	}
+}
+
+// TestReadPackageRepeatedDirectory checks the one repeat checkTree
+// tolerates: a directory entry again with the same attributes (here once
+// with a trailing slash and once without) is skipped, not visited or listed
+// twice.
+func TestReadPackageRepeatedDirectory(t *testing.T) {
+	entries := append(slices.Clone(baseTree), dirE("usr/bin"), fileE("usr/bin/b", "b\n"))
+	var visited []string
+	pf, err := ReadPackage(bytes.NewReader(pkgSpec{entries: entries}.bytes(t)), ReadOptions{
+		AllowUntrusted: true, ListFiles: true,
+		Visit: func(hdr *tar.Header, _ io.Reader) error {
+			visited = append(visited, hdr.Name)
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"usr", "usr/bin", "usr/bin/a", "usr/bin/b"}
+	if diff := cmp.Diff(want, visited); diff != "" {
+		t.Errorf("visited (-want +got):\n%s", diff)
+	}
+	var listed []string
+	for _, f := range pf.Files {
+		listed = append(listed, f.Path)
+	}
+	if diff := cmp.Diff(want, listed); diff != "" {
+		t.Errorf("listed (-want +got):\n%s", diff)
+	}
+	if pf.Entries != 5 || pf.SkippedEntries != 1 {
+		t.Errorf("Entries %d SkippedEntries %d, want 5 and 1", pf.Entries, pf.SkippedEntries)
 	}
 }
 

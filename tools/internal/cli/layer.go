@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rules-apk/rules_apk/tools/internal/fsutil"
 	"github.com/rules-apk/rules_apk/tools/internal/layer"
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
 	"github.com/rules-apk/rules_apk/tools/internal/sbom"
@@ -68,8 +72,19 @@ fail the build with --strict-scripts.
 
 Every mtime is --source-date-epoch, else $SOURCE_DATE_EPOCH, else the
 newest build_time of the closure. With --layering single (the default) OUT
-is the layer file; otherwise OUT is a directory of 000.tar, 001.tar, ...
-Each layer's digest and diffID go to stdout.`,
+is the layer file; otherwise OUT is a directory of 000.tar, 001.tar, ...,
+replaced as a whole (it must be new, or hold only what an earlier run
+wrote).
+
+--sbom FILE writes the SPDX 2.3 JSON SBOM of the closure (with one layer,
+that layer's). With several layers, each layer's SBOM is also written
+beside it in OUT (000.spdx.json beside 000.tar), describing the packages
+whose files the layer holds; their dependencies on packages of other
+layers refer to FILE's document.
+
+The outputs, layers and SBOMs, appear together once everything has
+succeeded; a failed run leaves the earlier ones as they were. Each layer's
+digest and diffID go to stdout.`,
 		Example: `  apkpack layer runtime.apk.lock.json --arch x86_64 --packages-dir packages/ \
       -o runtime.tar.gz --sbom runtime.spdx.json
   apkpack layer runtime.apk.lock.json --arch aarch64 --layering origin:8 -o layers/ --json
@@ -87,7 +102,7 @@ Each layer's digest and diffID go to stdout.`,
 	f.StringVar(&o.format, "format", "", "tar, tar.gz or tar.zst (default: from OUT's extension, else tar)")
 	f.IntVar(&o.gzipLevel, "gzip-level", layer.DefaultGzipLevel, "gzip level for tar.gz (1-9)")
 	f.StringVar(&o.layering, "layering", "single", "single, per-package or origin:N")
-	f.StringVar(&o.sbomPath, "sbom", "", "write the closure's SPDX 2.3 JSON SBOM here")
+	f.StringVar(&o.sbomPath, "sbom", "", "write the closure's SPDX 2.3 JSON SBOM here (with several layers, also each layer's in OUT)")
 	f.StringVar(&o.osRelease, "os-release", "", "etc/os-release to write when no package ships one")
 	f.BoolVar(&o.strictScripts, "strict-scripts", false, "fail on a package script that would not run")
 	f.Int64Var(&o.epoch, "source-date-epoch", -1, "mtime of every entry, in Unix seconds")
@@ -116,16 +131,38 @@ func runLayer(cmd *cobra.Command, o *layerOptions, lockPath string) error {
 		}
 		opts.Locate, closeClient = layer.RepoLocator(client, mirrors), c
 	}
-	r, err := layer.Build(cmd.Context(), opts)
+	// The SBOM's temporary file comes first, so that an SBOM that cannot
+	// be written fails before any work; the SBOM and the layers are put in
+	// place together at the end, or neither is.
+	var sbomFile *fsutil.Pending
+	if o.sbomPath != "" {
+		if sbomFile, err = fsutil.CreatePending(o.sbomPath, 0o644); err != nil {
+			closeClient()
+			return fmt.Errorf("--sbom: %w (its directory must exist and be writable)", err)
+		}
+		defer sbomFile.Discard()
+	}
+	staged, err := layer.Stage(cmd.Context(), opts)
 	closeClient()
 	if err != nil {
 		return err
 	}
-	if o.sbomPath != "" {
+	defer staged.Discard()
+	r := staged.Result
+	if sbomFile != nil {
 		name := filepath.Base(lockPath) + " " + opts.Arch
-		if err := writeSBOM(o.sbomPath, name, r); err != nil {
+		if err := writeSBOMs(sbomFile, staged, opts, name); err != nil {
 			return err
 		}
+		if err := sbomFile.Commit(); err != nil {
+			return err
+		}
+	}
+	if err := staged.Commit(); err != nil {
+		if sbomFile != nil {
+			os.Remove(o.sbomPath) // it describes layers that are not there
+		}
+		return err
 	}
 	return printLayers(cmd.OutOrStdout(), o.json, r)
 }
@@ -199,7 +236,12 @@ func sourceDateEpoch(flag int64) (time.Time, error) {
 	return time.Unix(n, 0), nil
 }
 
-func writeSBOM(path, name string, r *layer.Result) error {
+// writeSBOMs writes the SBOM of the closure to w and, with several layers,
+// the SBOM of each layer beside it in the staged directory (000.spdx.json
+// beside 000.tar), which refers to the closure's for the dependencies on
+// packages of other layers.
+func writeSBOMs(w io.Writer, staged *layer.Staged, opts layer.Options, name string) error {
+	r := staged.Result
 	in := sbom.Input{Name: name, OSID: r.OSRelease.ID, OSVersionID: r.OSRelease.VersionID,
 		Created: r.Epoch}
 	for _, l := range r.Layers {
@@ -215,7 +257,37 @@ func writeSBOM(path, name string, r *layer.Result) error {
 	if err != nil {
 		return err
 	}
-	return writeOutput(path, func(w io.Writer) error { return sbom.Write(w, doc) })
+	var closure bytes.Buffer
+	if err := sbom.Write(&closure, doc); err != nil {
+		return err
+	}
+	if _, err := w.Write(closure.Bytes()); err != nil {
+		return fmt.Errorf("writing the SBOM: %w", err)
+	}
+	if opts.Layering.Kind == layer.LayeringSingle {
+		return nil
+	}
+	sum := sha1.Sum(closure.Bytes())
+	ref := &sbom.DocumentRef{Namespace: doc.DocumentNamespace, SHA1: hex.EncodeToString(sum[:])}
+	for _, l := range r.Layers {
+		base := strings.TrimSuffix(filepath.Base(l.Path), opts.Format.Ext())
+		li := in
+		li.Name = name + " layer " + base
+		li.DiffIDs = []string{l.DiffID}
+		li.Describe = append([]string{}, l.Packages...)
+		li.Closure = ref
+		ldoc, err := sbom.Document(li)
+		if err != nil {
+			return fmt.Errorf("layer %s: %w", l.Path, err)
+		}
+		err = staged.AddFile(base+".spdx.json", func(w io.Writer) error {
+			return sbom.Write(w, ldoc)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type layerView struct {

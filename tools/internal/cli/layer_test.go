@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +13,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	spdxjson "github.com/spdx/tools-golang/json"
+	"github.com/spdx/tools-golang/spdx/v2/v2_3"
 
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
 	"github.com/rules-apk/rules_apk/tools/internal/testrepo"
+	"github.com/rules-apk/rules_apk/tools/internal/testutil"
 )
 
 // layerFixture locks a small signed repository and returns the lockfile
@@ -28,15 +32,29 @@ func layerFixture(t *testing.T) (lockPath, cache string) {
 // repository and apkpack lock reads it through a mirror to repoDir.
 func mirroredLayerFixture(t *testing.T, canonical string) (lockPath, cache, repoDir string) {
 	t.Helper()
-	dir := t.TempDir()
-	repoDir = filepath.Join(dir, "repo")
-	testrepo.Build(t, repoDir, []testrepo.Pkg{
+	return lockedRepo(t, canonical, fixturePkgs())
+}
+
+// fixturePkgs are the packages of layerFixture: zlib, which depends on a
+// usr-merged baselayout.
+func fixturePkgs() []testrepo.Pkg {
+	return []testrepo.Pkg{
 		{Name: "baselayout", Version: "1-r0", BuildTime: 100, Provides: []string{"merged-lib"},
 			Files: map[string]string{"etc/os-release": "ID=fixture\nVERSION_ID=3\n",
 				"usr/lib/": "", "lib": "->usr/lib"}},
 		{Name: "zlib", Version: "1.3.1-r0", BuildTime: 300, Depends: []string{"baselayout"},
 			License: "Zlib", Files: map[string]string{"lib/libz.so.1": "zlib"}},
-	})
+	}
+}
+
+// lockedRepo builds a signed repository of pkgs and locks zlib from it (see
+// mirroredLayerFixture for canonical).
+func lockedRepo(t *testing.T, canonical string, pkgs []testrepo.Pkg) (lockPath, cache,
+	repoDir string) {
+	t.Helper()
+	dir := t.TempDir()
+	repoDir = filepath.Join(dir, "repo")
+	testrepo.Build(t, repoDir, pkgs)
 	testrepo.WriteKey(t, dir)
 	specPath := filepath.Join(dir, "runtime.apk.yaml")
 	repoURL := "file://" + repoDir
@@ -149,15 +167,7 @@ func TestFetchThenLayer(t *testing.T) {
 		v.OSRelease.ID != "fixture" || v.Epoch != 300 {
 		t.Errorf("layer --json says %+v", v)
 	}
-	f, err := os.Open(sbomPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := spdxjson.Read(f)
-	if err != nil {
-		t.Fatalf("reading the SBOM: %v", err)
-	}
+	doc := readSBOM(t, sbomPath)
 	var purls []string
 	for _, p := range doc.Packages {
 		purls = append(purls, p.PackageExternalReferences[0].Locator)
@@ -229,12 +239,175 @@ func TestLayerEpochAndErrors(t *testing.T) {
 	}
 }
 
-func fileSHA256(t *testing.T, path string) string {
+// TestLayerStrictScripts layers a package with a post-install script, which
+// apkpack does not run: a warning naming it, or with --strict-scripts an
+// error naming it and no layer.
+func TestLayerStrictScripts(t *testing.T) {
+	pkgs := fixturePkgs()
+	pkgs[1].Scripts = map[string]string{".post-install": "#!/bin/sh\nldconfig\n"}
+	lockPath, cache, _ := lockedRepo(t, "", pkgs)
+	out := filepath.Join(t.TempDir(), "l.tar")
+	code, stdout, stderr := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", out,
+		"--json")
+	if code != 0 || !strings.Contains(stderr, "zlib-1.3.1-r0.post-install") ||
+		!strings.Contains(stdout, `"zlib-1.3.1-r0.post-install"`) {
+		t.Errorf("without --strict-scripts: exit %d, stdout %s, stderr %s", code, stdout, stderr)
+	}
+	if err := os.Remove(out); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", out,
+		"--strict-scripts")
+	if code != 1 || !strings.Contains(stderr, "zlib-1.3.1-r0.post-install") {
+		t.Errorf("--strict-scripts: exit %d, stderr %s", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("--strict-scripts failed but left the layer: %v", err)
+	}
+}
+
+// TestLayerAllOrNothing checks that a failed apkpack layer leaves no new
+// output: an SBOM that cannot be written fails before the layer appears
+// (and an earlier layer stays as it was), and a directory of layers is
+// replaced as a whole, without the layers of an earlier run.
+func TestLayerAllOrNothing(t *testing.T) {
+	lockPath, cache := layerFixture(t)
+	out := t.TempDir()
+	layerPath := filepath.Join(out, "l.tar")
+	for _, sbomPath := range []string{filepath.Join(out, "missing", "s.json"), out} {
+		code, _, stderr := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", layerPath,
+			"--sbom", sbomPath)
+		if code != 1 || !strings.Contains(stderr, "--sbom") || !strings.Contains(stderr, sbomPath) {
+			t.Errorf("--sbom %s: exit %d, stderr %s", sbomPath, code, stderr)
+		}
+		if _, err := os.Stat(layerPath); !os.IsNotExist(err) {
+			t.Errorf("--sbom %s failed but left the layer: %v", sbomPath, err)
+		}
+	}
+	if code, _, stderr := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", layerPath,
+		"--source-date-epoch", "1"); code != 0 {
+		t.Fatalf("apkpack layer: exit %d: %s", code, stderr)
+	}
+	before := fileSHA256(t, layerPath)
+	code, _, _ := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", layerPath,
+		"--sbom", filepath.Join(out, "missing", "s.json"))
+	if code != 1 || fileSHA256(t, layerPath) != before {
+		t.Errorf("a failed run replaced the earlier layer (exit %d)", code)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 1 {
+		t.Errorf("the output directory holds %v, want only l.tar", entries)
+	}
+
+	// Several layers: an earlier run's extra layer goes.
+	dir := filepath.Join(out, "layers")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "007.tar"), []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", dir,
+		"--layering", "per-package")
+	if code != 0 {
+		t.Fatalf("apkpack layer --layering per-package: exit %d: %s", code, stderr)
+	}
+	if diff := cmp.Diff([]string{"000.tar", "001.tar"}, testutil.DirNames(t, dir)); diff != "" {
+		t.Errorf("layer directory (-want +got):\n%s", diff)
+	}
+	if strings.Count(stdout, "digest sha256:") != 2 {
+		t.Errorf("stdout %q, want two layers", stdout)
+	}
+
+	// A directory holding files of its own is not replaced.
+	mine := filepath.Join(out, "l.tar")
+	code, _, stderr = apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", out,
+		"--layering", "per-package")
+	if code != 1 || !strings.Contains(stderr, "holds l.tar") {
+		t.Errorf("-o a directory of other files: exit %d, stderr %s", code, stderr)
+	}
+	if fileSHA256(t, mine) != before {
+		t.Errorf("%s changed", mine)
+	}
+}
+
+// TestLayerSBOMPerLayer builds one layer per package with --sbom: beside
+// each layer lies the SBOM of the packages it holds, referring to the
+// closure's SBOM (by namespace and SHA-1) for dependencies on the others.
+func TestLayerSBOMPerLayer(t *testing.T) {
+	lockPath, cache := layerFixture(t)
+	out := t.TempDir()
+	dir, sbomPath := filepath.Join(out, "layers"), filepath.Join(out, "closure.spdx.json")
+	code, _, stderr := apkpack(t, "layer", lockPath, "--cache-dir", cache, "-o", dir,
+		"--layering", "per-package", "--sbom", sbomPath)
+	if code != 0 {
+		t.Fatalf("apkpack layer: exit %d: %s", code, stderr)
+	}
+	if diff := cmp.Diff([]string{"000.spdx.json", "000.tar", "001.spdx.json", "001.tar"},
+		testutil.DirNames(t, dir)); diff != "" {
+		t.Errorf("layer directory (-want +got):\n%s", diff)
+	}
+	packages := func(doc *v2_3.Document) []string {
+		var out []string
+		for _, p := range doc.Packages {
+			out = append(out, p.PackageName)
+		}
+		return out
+	}
+	closure := readSBOM(t, sbomPath)
+	if diff := cmp.Diff([]string{"baselayout", "zlib"}, packages(closure)); diff != "" {
+		t.Errorf("closure SBOM packages (-want +got):\n%s", diff)
+	}
+	sum := sha1.Sum(mustRead(t, sbomPath))
+	for i, want := range [][]string{{"baselayout"}, {"zlib"}} {
+		doc := readSBOM(t, filepath.Join(dir, fmt.Sprintf("%03d.spdx.json", i)))
+		if diff := cmp.Diff(want, packages(doc)); diff != "" {
+			t.Errorf("layer %d SBOM packages (-want +got):\n%s", i, diff)
+		}
+		refs := doc.ExternalDocumentReferences
+		if len(refs) != 1 || refs[0].URI != closure.DocumentNamespace ||
+			refs[0].Checksum.Value != hex.EncodeToString(sum[:]) {
+			t.Errorf("layer %d SBOM refers to %+v, want the closure's %s", i, refs,
+				closure.DocumentNamespace)
+		}
+	}
+	zlib := readSBOM(t, filepath.Join(dir, "001.spdx.json"))
+	var deps []string
+	for _, r := range zlib.Relationships {
+		if r.Relationship == "DEPENDS_ON" {
+			deps = append(deps, string(r.RefB.DocumentRefID)+":"+string(r.RefB.ElementRefID))
+		}
+	}
+	if diff := cmp.Diff([]string{"closure:Package-apk-baselayout-1-r0"}, deps); diff != "" {
+		t.Errorf("zlib's dependencies in its layer's SBOM (-want +got):\n%s", diff)
+	}
+}
+
+// readSBOM reads an SPDX JSON document.
+func readSBOM(t *testing.T, path string) *v2_3.Document {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := spdxjson.Read(f)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	return doc
+}
+
+func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(b)
+	return b
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	sum := sha256.Sum256(mustRead(t, path))
 	return hex.EncodeToString(sum[:])
 }

@@ -22,35 +22,77 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 // WriteAtomic streams write's output to path through a temporary file in the
 // same directory. When write fails, the temporary file is removed and path
 // is left as it was.
-func WriteAtomic(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
+func WriteAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
+	p, err := CreatePending(path, perm)
+	if err != nil {
+		return err
+	}
+	defer p.Discard()
+	if err := write(p.File); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return p.Commit()
+}
+
+// Pending is a temporary file in the directory of Path that becomes Path on
+// Commit, so that a caller can create it before a long computation (and fail
+// at once when Path cannot be written), and rename it into place only once
+// everything else has succeeded.
+type Pending struct {
+	*os.File
+	Path string
+	perm os.FileMode
+	done bool
+}
+
+// CreatePending creates the temporary file of path. It fails when path's
+// directory does not exist or cannot be written, or when path is a
+// directory.
+func CreatePending(path string, perm os.FileMode) (*Pending, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("writing %s: it is a directory; give a file name", path)
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return nil, fmt.Errorf("writing %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := write(f); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	return &Pending{File: f, Path: path, perm: perm}, nil
+}
+
+// Commit syncs the file and renames it to Path.
+func (p *Pending) Commit() error {
+	if p.done {
+		return fmt.Errorf("writing %s: committed or discarded already", p.Path)
 	}
-	if err := f.Chmod(perm); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	err := p.Chmod(p.perm)
+	if err == nil {
+		err = p.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if cerr := p.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if err == nil {
+		err = os.Rename(p.Name(), p.Path)
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if err != nil {
+		p.Discard()
+		return fmt.Errorf("writing %s: %w", p.Path, err)
 	}
+	p.done = true
 	return nil
+}
+
+// Discard removes the temporary file unless Commit renamed it; it may be
+// deferred right after CreatePending.
+func (p *Pending) Discard() {
+	if p.done {
+		return
+	}
+	p.done = true
+	p.Close()
+	os.Remove(p.Name())
 }

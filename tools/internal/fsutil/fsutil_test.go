@@ -42,3 +42,48 @@ func TestWriteAtomic(t *testing.T) {
 		t.Errorf("mode %v, %v", fi.Mode(), err)
 	}
 }
+
+func TestPending(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := CreatePending(filepath.Join(dir, "missing", "s.json"), 0o644); err == nil {
+		t.Error("CreatePending in a missing directory succeeded")
+	}
+	if _, err := CreatePending(dir, 0o644); err == nil {
+		t.Error("CreatePending of a directory succeeded")
+	}
+
+	// Nothing appears before Commit, nor after Discard.
+	path := filepath.Join(dir, "s.json")
+	p, err := CreatePending(path, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(p, "half"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s exists before Commit: %v", path, err)
+	}
+	p.Discard()
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("Discard left %v", entries)
+	}
+	if err := p.Commit(); err == nil {
+		t.Error("Commit after Discard succeeded")
+	}
+
+	p, err = CreatePending(path, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(p, "whole\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	p.Discard() // a no-op once committed
+	if got, err := os.ReadFile(path); err != nil || string(got) != "whole\n" {
+		t.Errorf("after Commit and Discard: %q, %v", got, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -23,7 +24,9 @@ type Options struct {
 	// Output is the layer file with LayeringSingle, and otherwise a
 	// directory that receives one file per layer, named 000.tar (.tar.gz,
 	// .tar.zst), 001.tar, ... Files appear only once every package has
-	// verified and every layer is complete.
+	// verified and every layer is complete: the directory is then replaced
+	// as a whole, so that no layer of an earlier run stays beside the new
+	// ones. It must not exist, or hold only such files.
 	Output string
 	// Format is the compression of the layers; default FormatTar.
 	Format Format
@@ -103,10 +106,28 @@ type Package struct {
 
 // Build verifies every package of the closure against the lockfile, merges
 // them as apk would install them, and writes the layers (see the package
-// documentation for the rules). Nothing is written to opts.Output unless
-// everything succeeds.
+// documentation for the rules): Stage, then Commit. Nothing is written to
+// opts.Output unless everything succeeds.
 func Build(ctx context.Context, opts Options) (*Result, error) {
+	s, err := Stage(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Commit(); err != nil {
+		return nil, fmt.Errorf("building layer: %w", err)
+	}
+	return s.Result, nil
+}
+
+// Stage does the work of Build but leaves the layers in temporary files
+// beside opts.Output, so that a caller can write more outputs (AddFile, an
+// SBOM elsewhere) and then put everything in place with Commit, or drop it
+// all with Discard. On error, nothing is left behind.
+func Stage(ctx context.Context, opts Options) (*Staged, error) {
 	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	if err := opts.checkOutput(); err != nil {
 		return nil, err
 	}
 	locked := opts.Lockfile.PackagesFor(opts.Arch)
@@ -148,13 +169,19 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 
 	// Pass 2: write the layers from the tree and the spools.
 	start = time.Now()
-	layers, err := writeLayers(ctx, &opts, r)
+	s, err := newStaged(&opts)
 	if err != nil {
+		return nil, fmt.Errorf("building layer: %w", err)
+	}
+	layers, err := writeLayers(ctx, &opts, r, s)
+	if err != nil {
+		s.Discard()
 		return nil, fmt.Errorf("building layer: %w", err)
 	}
 	opts.Logger.Debug("layers written", "layers", len(layers), "elapsed", time.Since(start))
 	r.res.Layers = layers
-	return &r.res, nil
+	s.Result = &r.res
+	return s, nil
 }
 
 func (o *Options) check() error {
@@ -168,6 +195,7 @@ func (o *Options) check() error {
 	case o.Output == "":
 		return errors.New("building layer: no output path")
 	}
+	o.Output = filepath.Clean(o.Output)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -33,7 +33,11 @@ import (
 // as the package cache is: keep the directory as private as the apkpack
 // binary. Nothing is ever evicted; the cache holds the installed size of
 // the packages built, and can be removed at any time.
-const expandedFormat = 1
+//
+// Format 2: packages that ship a path twice are refused, and a repeated
+// directory entry is dropped; an entry of format 1 may hold either, so it is
+// read again.
+const expandedFormat = 2
 
 // maxExpandedMeta bounds the .json of an entry (a package of 100,000 files
 // needs about 20 MB).

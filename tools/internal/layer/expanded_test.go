@@ -9,21 +9,8 @@ import (
 	"testing"
 
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
+	"github.com/rules-apk/rules_apk/tools/internal/testutil"
 )
-
-// cacheFiles lists the expanded cache's files, by name.
-func cacheFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
 
 // entryNames are the files a complete cache holds for the lockfile.
 func entryNames(l *lock.Lockfile) []string {
@@ -97,7 +84,7 @@ func TestExpandedCache(t *testing.T) {
 					got.Digest, got.DiffID, want[f].Digest, want[f].DiffID)
 			}
 		}
-		if got, want := cacheFiles(t, cache), entryNames(l); !slices.Equal(got, want) {
+		if got, want := testutil.DirNames(t, cache), entryNames(l); !slices.Equal(got, want) {
 			t.Errorf("cache holds %v, want %v", got, want)
 		}
 	}
@@ -142,7 +129,7 @@ func TestExpandedCacheFailedPackage(t *testing.T) {
 		!strings.Contains(err.Error(), "a-1.0-r0.apk") {
 		t.Fatalf("a damaged package gave %v, want an error naming it", err)
 	}
-	if names := cacheFiles(t, cache); len(names) != 0 {
+	if names := testutil.DirNames(t, cache); len(names) != 0 {
 		t.Errorf("cache holds %v after a failed package", names)
 	}
 }
@@ -173,7 +160,7 @@ func FuzzExpandedMeta(f *testing.F) {
 		}
 		f.Add(raw)
 	}
-	f.Add([]byte(`{"format":1,"entries":[{"p":"x","t":48,"s":-1,"o":5}]}`))
+	f.Add([]byte(`{"format":2,"entries":[{"p":"x","t":48,"s":-1,"o":5}]}`))
 	lp := l.Packages[0]
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var m expandedMeta

@@ -145,6 +145,7 @@ func TestHostile(t *testing.T) {
 		escapeErr   *EscapeError
 		conflictErr *ConflictError
 		deviceErr   *DeviceError
+		dupErr      *DuplicateError
 	)
 	tests := []struct {
 		name   string
@@ -173,6 +174,20 @@ func TestHostile(t *testing.T) {
 		{"duplicate through usr-merge", []pkgSpec{pkg("a", dir("usr"), dir("usr/lib"),
 			file("usr/lib/x", "a"), symlink("lib", "usr/lib")), pkg("b", dir("lib"), file("lib/x", "b"))},
 			&conflictErr, "package b-1.0-r0 ships lib/x (usr/lib/x in the root)"},
+		{"file twice in one package", []pkgSpec{pkg("a", dir("usr"), file("usr/x", "a"),
+			file("usr/x", "b"))}, &entryErr,
+			`a-1.0-r0.apk: refusing data entry "usr/x": the package already has an entry`},
+		{"file then symlink in one package", []pkgSpec{pkg("a", dir("usr"), file("usr/x", "a"),
+			symlink("usr/x", "/etc/passwd"))}, &entryErr,
+			`a-1.0-r0.apk: refusing data entry "usr/x": the package already has an entry ` +
+				"for this path (a regular file; this one is a symlink)"},
+		{"directory twice with other owners", []pkgSpec{pkg("a", dir("usr"),
+			fileSpec{path: "usr", typ: tar.TypeDir, mode: 0o755, uid: 1000})}, &entryErr,
+			`a-1.0-r0.apk: refusing data entry "usr": the package already has an entry`},
+		{"file twice in one package through usr-merge", []pkgSpec{pkg("a", dir("usr"),
+			dir("usr/lib"), symlink("lib", "usr/lib")), pkg("b", dir("lib"), file("lib/x", "1"),
+			dir("usr"), dir("usr/lib"), file("usr/lib/x", "2"))}, &dupErr,
+			"package b-1.0-r0 ships usr/lib/x twice (as lib/x and then as usr/lib/x)"},
 		{"directory over file", []pkgSpec{pkg("a", file("x", "a")), pkg("b", dir("x"))},
 			&conflictErr, "a file is not replaced by a directory"},
 		{"file over directory", []pkgSpec{pkg("a", dir("x"), file("x/y", "a")), pkg("b", file("x", "b"))},
@@ -197,6 +212,45 @@ func TestHostile(t *testing.T) {
 			}
 			if _, serr := os.Stat(out); !errors.Is(serr, os.ErrNotExist) {
 				t.Errorf("output exists after a failed build: %v", serr)
+			}
+		})
+	}
+}
+
+// TestDirectoryAttributes checks how a directory several packages ship
+// gets its owner and mode (apk-tools 2.14 apk_db_dir_apply_diri_permissions):
+// the lowest uid:gid wins with its mode, equal owners AND their modes, and
+// the install order does not matter.
+func TestDirectoryAttributes(t *testing.T) {
+	d := func(p string, mode int64, uid, gid int) fileSpec {
+		return fileSpec{path: p, typ: tar.TypeDir, mode: mode, uid: uid, gid: gid}
+	}
+	a := pkg("a", d("srv", 0o755, 0, 0), d("var", 0o755, 0, 0), d("var/x", 0o777, 100, 100),
+		d("var/y", 0o700, 0, 5))
+	b := pkg("b", d("srv", 0o2750, 0, 0), d("var", 0o755, 0, 0), d("var/x", 0o750, 50, 60),
+		d("var/y", 0o755, 0, 4))
+	want := map[string]string{"srv": "0750 0:0", "var/x": "0750 50:60", "var/y": "0755 0:4"}
+	for _, first := range []string{"a", "b"} {
+		t.Run(first+" first", func(t *testing.T) {
+			a, b := a, b
+			if first == "a" {
+				b.info.Depends = "a"
+			} else {
+				a.info.Depends = "b"
+			}
+			l, dir := fixture(t, a, b)
+			r := mustBuild(t, l, dir, nil)
+			if diff := cmp.Diff([]string{first}, names(r.Packages)[:1]); diff != "" {
+				t.Fatalf("install order (-want +got):\n%s", diff)
+			}
+			m := entryMap(readTar(t, r.Layers[0].Path))
+			got := map[string]string{}
+			for p := range want {
+				e := m[p]
+				got[p] = fmt.Sprintf("%04o %d:%d", e.Mode, e.UID, e.GID)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("directory attributes (-want +got):\n%s", diff)
 			}
 		})
 	}

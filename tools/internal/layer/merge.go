@@ -73,6 +73,27 @@ func (e *DeviceError) Error() string {
 		"container runtime provides /dev); refusing the package", e.Package, e.Path)
 }
 
+// DuplicateError reports a package that ships one path twice: the same
+// name twice (which apk.ReadPackage refuses first), or two names that lead
+// to one path in the root through symlinks (lib/x and usr/lib/x where lib
+// -> usr/lib). apk-tools would let the last entry win; a layer refuses it,
+// so that a package cannot replace a file it shipped with something else.
+type DuplicateError struct {
+	Package       string // name-version
+	Path          string // the path in the root, after symlinks
+	First, Second string // the paths as the package ships them, in order
+}
+
+// Error names the package, both entries and the remedy.
+func (e *DuplicateError) Error() string {
+	s := fmt.Sprintf("package %s ships %s twice", e.Package, e.Path)
+	if e.First != e.Path || e.Second != e.Path {
+		s += fmt.Sprintf(" (as %s and then as %s)", e.First, e.Second)
+	}
+	return s + ": a package must ship each path once; refusing the package (rebuild it " +
+		"without the duplicate entry)"
+}
+
 // merger applies packages to the tree in install order.
 type merger struct {
 	t    *tree
@@ -181,6 +202,16 @@ func (m *merger) overwrite(ip *installed, old *node, e *entry) (keep bool, err e
 	}
 	if old.owner == generated {
 		return false, fmt.Errorf("installing %s: %s is generated", e.path, old.path())
+	}
+	if old.owner == ip.pos {
+		dup := &DuplicateError{Package: ip.info.NameVersion(), Path: old.path(),
+			First: old.path(), Second: e.path}
+		for _, f := range ip.files {
+			if f.node == old {
+				dup.First = f.path
+			}
+		}
+		return false, dup
 	}
 	op := m.pkgs[old.owner]
 	conflict.Owner = op.info.NameVersion()

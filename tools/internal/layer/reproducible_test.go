@@ -3,7 +3,9 @@ package layer
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -126,6 +128,135 @@ func TestLayering(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLayerDirectoryOutput checks that a directory of layers is replaced
+// as a whole (no layer of an earlier run stays), that a failed or discarded
+// build leaves the directory as it was and no temporary file beside it, and
+// that a directory holding other files is refused.
+func TestLayerDirectoryOutput(t *testing.T) {
+	a, b := pkg("a", dir("usr"), file("usr/a", "a")), pkg("b", dir("usr"), file("usr/b", "b"))
+	l, d := fixture(t, a, b)
+	parent := t.TempDir()
+	out := filepath.Join(parent, "layers")
+	perPackage := func(o *Options) { o.Layering, o.Output = Layering{Kind: LayeringPerPackage}, out }
+	write := func(path, data string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A build that fails leaves nothing, not even the directory.
+	bad, badDir := fixture(t, pkg("a", dir("usr"), file("usr/x", "1"), file("usr/x", "2")))
+	if _, err := build(t, bad, badDir, perPackage); err == nil {
+		t.Fatal("Build of a package with a duplicate entry succeeded")
+	}
+	if got := testutil.DirNames(t, parent); len(got) != 0 {
+		t.Errorf("a failed build left %v", got)
+	}
+
+	// Layers of an earlier, larger run (and its SBOMs) are gone.
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"000.tar", "001.tar", "002.tar", "002.spdx.json", "005.tar.gz"} {
+		write(filepath.Join(out, n), "stale")
+	}
+	r := mustBuild(t, l, d, perPackage)
+	want := []string{"000.tar", "001.tar"} // the generated files go in the last
+	if len(r.Layers) != len(want) {
+		t.Fatalf("%d layers, want %d", len(r.Layers), len(want))
+	}
+	if diff := cmp.Diff(want, testutil.DirNames(t, out)); diff != "" {
+		t.Errorf("layer directory (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"layers"}, testutil.DirNames(t, parent)); diff != "" {
+		t.Errorf("beside the layer directory (-want +got):\n%s", diff)
+	}
+	for _, ly := range r.Layers {
+		if len(readTar(t, ly.Path)) == 0 {
+			t.Errorf("%s is empty", ly.Path)
+		}
+	}
+
+	// A failed build, and a discarded one with an added file, leave the
+	// layers of the last good build.
+	before := fileDigests(t, out)
+	if _, err := build(t, bad, badDir, perPackage); err == nil {
+		t.Fatal("Build of a package with a duplicate entry succeeded")
+	}
+	opts := Options{Lockfile: l, Arch: "x86_64", Locate: DirLocator(d), Output: out,
+		Layering: Layering{Kind: LayeringPerPackage}, OSRelease: []byte("ID=test\n")}
+	s, err := Stage(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddFile("000.spdx.json", func(w io.Writer) error {
+		_, err := io.WriteString(w, "{}")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddFile("notes.txt", func(io.Writer) error { return nil }); err == nil {
+		t.Error("AddFile accepted a name a layer directory does not hold")
+	}
+	s.Discard()
+	if diff := cmp.Diff(before, fileDigests(t, out)); diff != "" {
+		t.Errorf("a failed or discarded build changed the layers (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"layers"}, testutil.DirNames(t, parent)); diff != "" {
+		t.Errorf("beside the layer directory (-want +got):\n%s", diff)
+	}
+
+	// Committed, the added file is there.
+	s, err = Stage(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Discard()
+	if err := s.AddFile("000.spdx.json", func(w io.Writer) error {
+		_, err := io.WriteString(w, "{}")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"000.spdx.json", "000.tar", "001.tar"},
+		testutil.DirNames(t, out)); diff != "" {
+		t.Errorf("layer directory after AddFile (-want +got):\n%s", diff)
+	}
+
+	// A directory holding anything else is refused before any work, and
+	// kept as it is.
+	write(filepath.Join(out, "notes.txt"), "mine")
+	_, err = build(t, l, d, perPackage)
+	if err == nil || !strings.Contains(err.Error(), "holds notes.txt") {
+		t.Errorf("output directory with a foreign file: error %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(out, "notes.txt")); string(got) != "mine" {
+		t.Errorf("notes.txt holds %q after the refused build", got)
+	}
+}
+
+// fileDigests maps the names of a directory's files to their SHA-256.
+func fileDigests(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = fmt.Sprintf("%x", sha256.Sum256(b))
+	}
+	return out
 }
 
 // TestInstallOrder checks dependency order, cycles and the merged-* rule.

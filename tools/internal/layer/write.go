@@ -59,30 +59,24 @@ func (f Format) MediaType() string {
 	return "application/vnd.oci.image.layer.v1.tar" + [...]string{"", "+gzip", "+zstd"}[f]
 }
 
-// writeLayers writes every layer to a temporary file beside its
-// destination, then renames them all into place.
-func writeLayers(ctx context.Context, opts *Options, a *assembled) ([]Layer, error) {
-	paths, err := layerPaths(opts, a.nLayers)
-	if err != nil {
-		return nil, err
-	}
-	var temps []string
-	defer func() {
-		for _, t := range temps {
-			os.Remove(t)
-		}
-	}()
+// writeLayers writes every layer where s keeps it until Commit: a
+// temporary file beside Output, or the files of a temporary directory.
+func writeLayers(ctx context.Context, opts *Options, a *assembled, s *Staged) ([]Layer, error) {
 	layers := make([]Layer, a.nLayers)
 	for i := range layers {
 		items := collect(a, i, i == a.nLayers-1)
-		tmp, l, err := writeLayer(ctx, opts, a, items, paths[i])
-		if tmp != "" {
-			temps = append(temps, tmp)
+		dst, final := s.layerPath(opts, i)
+		tmp, l, err := writeLayer(ctx, opts, a, items, dst)
+		if err == nil && !s.single {
+			err = os.Rename(tmp, dst)
+		}
+		if s.single {
+			s.tmp = tmp
 		}
 		if err != nil {
 			return nil, err
 		}
-		l.Path, l.MediaType = paths[i], opts.Format.MediaType()
+		l.Path, l.MediaType = final, opts.Format.MediaType()
 		for pos, li := range a.layerOf {
 			if li == i {
 				l.Packages = append(l.Packages, a.pkgs[pos].info.Name)
@@ -90,29 +84,7 @@ func writeLayers(ctx context.Context, opts *Options, a *assembled) ([]Layer, err
 		}
 		layers[i] = l
 	}
-	for i, t := range temps {
-		if err := os.Rename(t, paths[i]); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", paths[i], err)
-		}
-	}
-	temps = nil
 	return layers, nil
-}
-
-// layerPaths names the layer files: Output itself for one layer, else
-// Output/NNN<ext>.
-func layerPaths(opts *Options, n int) ([]string, error) {
-	if opts.Layering.Kind == LayeringSingle {
-		return []string{opts.Output}, nil
-	}
-	if err := os.MkdirAll(opts.Output, 0o755); err != nil {
-		return nil, fmt.Errorf("creating the layer directory: %w", err)
-	}
-	out := make([]string, n)
-	for i := range out {
-		out[i] = filepath.Join(opts.Output, fmt.Sprintf("%03d%s", i, opts.Format.Ext()))
-	}
-	return out, nil
 }
 
 // item is one tar entry of a layer.

@@ -1,6 +1,7 @@
-// Package sbom writes the SPDX 2.3 JSON software bill of materials of a
-// closure: one document per closure (not per layer), since scanners look at
-// the whole image and the installed database lists the whole closure too.
+// Package sbom writes SPDX 2.3 JSON software bills of materials: the
+// document of a closure (apkpack layer --sbom, which with a single layer is
+// also that layer's), and the document of one layer of a closure split into
+// several, describing the packages whose files the layer holds.
 //
 // Every package gets the purl syft derives from an installed database
 // (§5.4 of apk-reference.md):
@@ -8,12 +9,17 @@
 //	pkg:apk/<ID>/<name>@<version>?arch=<arch>&distro=<ID>-<VERSION_ID>[&upstream=<origin>]
 //
 // with ID and VERSION_ID from the root's etc/os-release, upstream only when
-// the origin differs from the name; its version, arch and file name; the
+// the origin differs from the name; its version and file name; the
 // originator from the maintainer when the package names one; the declared
 // license as an SPDX expression, or NOASSERTION when the field is not one;
-// the SHA-256 of the .apk and the SHA-1 of its C: checksum; the URL it was
-// fetched from; and DEPENDS_ON relationships to the packages of the closure
-// that satisfy its depends.
+// the SHA-256 of the .apk file, its only checksum; the URL it was fetched
+// from; its origin as source information; a comment holding its arch, its
+// origin and its apk identity C: (the SHA-1 of its control segment, which
+// is not a checksum of the .apk file, hence not among the checksums); and
+// DEPENDS_ON relationships to the packages of the closure that satisfy its
+// depends. In a layer's document, a dependency on a package of another
+// layer points into the closure's document (an external document
+// reference, DocumentRef-closure).
 //
 // A document is deterministic: its creation time is the layer's epoch and
 // its namespace is derived from a digest of its content, so the same
@@ -51,7 +57,26 @@ type Input struct {
 	Packages []Package
 	// DiffIDs are the layers' diffIDs, part of the namespace digest.
 	DiffIDs []string
+	// Describe, when not nil, makes the document of one layer: it describes
+	// only the named packages of Packages (still the whole closure), and a
+	// dependency on another package of the closure points into Closure.
+	Describe []string
+	// Closure is the closure's document, which a layer's document refers
+	// to; required with Describe when a described package depends on one
+	// that is not.
+	Closure *DocumentRef
 }
+
+// DocumentRef identifies another SPDX document: its namespace and the
+// SHA-1 of its bytes, as SPDX external document references require.
+type DocumentRef struct {
+	Namespace string
+	SHA1      string // hex
+}
+
+// closureRef is the external document ID of the closure's document in a
+// layer's document.
+const closureRef = "closure"
 
 // Package is one package of the closure.
 type Package struct {
@@ -90,7 +115,16 @@ func Document(in Input) (*v2_3.Document, error) {
 			Created:  in.Created.UTC().Format("2006-01-02T15:04:05Z"),
 		},
 	}
-	for _, p := range pkgs {
+	described, err := describedPackages(in, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	if in.Closure != nil {
+		doc.ExternalDocumentReferences = []v2_3.ExternalDocumentRef{{
+			DocumentRefID: closureRef, URI: in.Closure.Namespace,
+			Checksum: common.Checksum{Algorithm: common.SHA1, Value: in.Closure.SHA1}}}
+	}
+	for _, p := range described {
 		sp, err := spdxPackage(in, p, ids[p.Name])
 		if err != nil {
 			return nil, err
@@ -100,7 +134,11 @@ func Document(in Input) (*v2_3.Document, error) {
 			RefA: common.MakeDocElementID("", "DOCUMENT"), RefB: docElement(ids[p.Name]),
 			Relationship: common.TypeRelationshipDescribe})
 	}
-	for _, p := range pkgs {
+	here := map[string]bool{}
+	for _, p := range described {
+		here[p.Name] = true
+	}
+	for _, p := range described {
 		deps := slices.Clone(p.DependsOn)
 		slices.Sort(deps)
 		for _, d := range slices.Compact(deps) {
@@ -109,12 +147,40 @@ func Document(in Input) (*v2_3.Document, error) {
 				return nil, fmt.Errorf("making SBOM: %s depends on %s, which is not in the "+
 					"closure", p.Name, d)
 			}
+			ref := docElement(id)
+			if !here[d] {
+				if in.Closure == nil {
+					return nil, fmt.Errorf("making SBOM: %s depends on %s, which the "+
+						"document does not describe, and no closure document is given to "+
+						"refer to (Input.Closure)", p.Name, d)
+				}
+				ref.DocumentRefID = closureRef
+			}
 			doc.Relationships = append(doc.Relationships, &v2_3.Relationship{
-				RefA: docElement(ids[p.Name]), RefB: docElement(id),
+				RefA: docElement(ids[p.Name]), RefB: ref,
 				Relationship: common.TypeRelationshipDependsOn})
 		}
 	}
 	return doc, nil
+}
+
+// describedPackages returns the packages the document describes: all, or
+// those Input.Describe names.
+func describedPackages(in Input, pkgs []Package) ([]Package, error) {
+	if in.Describe == nil {
+		return pkgs, nil
+	}
+	var out []Package
+	for _, name := range in.Describe {
+		i := slices.IndexFunc(pkgs, func(p Package) bool { return p.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("making SBOM: package %s to describe is not in the "+
+				"closure", name)
+		}
+		out = append(out, pkgs[i])
+	}
+	slices.SortFunc(out, func(a, b Package) int { return cmp.Compare(a.Name, b.Name) })
+	return slices.CompactFunc(out, func(a, b Package) bool { return a.Name == b.Name }), nil
 }
 
 func docElement(id common.ElementID) common.DocElementID {
@@ -140,6 +206,12 @@ func namespace(in Input, pkgs []Package) string {
 	for _, d := range in.DiffIDs {
 		fmt.Fprintf(h, "%s\x00", d)
 	}
+	if in.Describe != nil {
+		fmt.Fprintf(h, "describe\x00%s\x00", strings.Join(in.Describe, "\x00"))
+	}
+	if in.Closure != nil {
+		fmt.Fprintf(h, "closure\x00%s\x00%s\x00", in.Closure.Namespace, in.Closure.SHA1)
+	}
 	name := idUnsafe.ReplaceAllString(in.Name, "-")
 	return "https://github.com/rules-apk/rules_apk/spdx/" + name + "-" +
 		hex.EncodeToString(h.Sum(nil))
@@ -164,24 +236,41 @@ func spdxPackage(in Input, p Package, id common.ElementID) (*v2_3.Package, error
 		sp.PackageOriginator = &common.Originator{OriginatorType: "Person",
 			Originator: person(p.Maintainer)}
 	}
-	if p.Origin != "" && p.Origin != p.Name {
+	if p.Origin != "" {
 		sp.PackageSourceInfo = "built from the " + p.Origin + " source package"
 	}
 	if p.SHA256 != "" {
 		sp.PackageChecksums = append(sp.PackageChecksums,
 			common.Checksum{Algorithm: common.SHA256, Value: p.SHA256})
 	}
-	if p.Checksum != "" {
-		c, err := apk.ParseChecksum(p.Checksum)
-		if err != nil {
-			return nil, fmt.Errorf("making SBOM: package %s: %w", p.Name, err)
-		}
-		if c.Kind == apk.ChecksumSHA1 {
-			sp.PackageChecksums = append(sp.PackageChecksums,
-				common.Checksum{Algorithm: common.SHA1, Value: hex.EncodeToString(c.Bytes())})
-		}
+	comment, err := apkComment(p)
+	if err != nil {
+		return nil, err
 	}
+	sp.PackageComment = comment
 	return sp, nil
+}
+
+// apkComment is the package comment: one "apk <field>: <value>" line for
+// the arch, the origin and the identity C:, which is the SHA-1 of the
+// control segment and so no checksum of the .apk file.
+func apkComment(p Package) (string, error) {
+	var lines []string
+	if p.Arch != "" {
+		lines = append(lines, "apk arch: "+p.Arch)
+	}
+	if p.Origin != "" {
+		lines = append(lines, "apk origin: "+p.Origin)
+	}
+	if p.Checksum != "" {
+		if _, err := apk.ParseChecksum(p.Checksum); err != nil {
+			return "", fmt.Errorf("making SBOM: package %s: %w", p.Name, err)
+		}
+		lines = append(lines, "apk checksum (C:, the package identity in APKINDEX and "+
+			"the installed database; the SHA-1 of the control segment, not of the .apk "+
+			"file): "+p.Checksum)
+	}
+	return strings.Join(lines, "\n"), nil
 }
 
 // person writes apk's "Name <email>" the way SPDX writes a person,

@@ -2,12 +2,15 @@ package sbom
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	spdxjson "github.com/spdx/tools-golang/json"
+	"github.com/spdx/tools-golang/spdx/v2/common"
 
 	"github.com/rules-apk/rules_apk/tools/internal/testutil"
 )
@@ -54,6 +57,105 @@ func TestDocumentGolden(t *testing.T) {
 	}
 	if diff := cmp.Diff(b.String(), again.String()); diff != "" {
 		t.Errorf("document after a read and a write (-want +got):\n%s", diff)
+	}
+}
+
+// TestPackageIdentity checks that a package's only checksum is of the .apk
+// file, and that its C:, arch and origin are in its comment, origin also
+// when it is the package's name.
+func TestPackageIdentity(t *testing.T) {
+	doc, err := Document(sampleInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range doc.Packages {
+		if len(p.PackageChecksums) != 1 || p.PackageChecksums[0].Algorithm != common.SHA256 {
+			t.Errorf("%s: checksums %v, want only the SHA-256 of the .apk", p.PackageName,
+				p.PackageChecksums)
+		}
+	}
+	glibc := doc.Packages[0]
+	for _, want := range []string{"apk arch: x86_64", "apk origin: glibc",
+		"not of the .apk file): Q1GTjdDWSAN/e8mRmTQLLkcs0qRkA="} {
+		if !strings.Contains(glibc.PackageComment, want) {
+			t.Errorf("glibc's comment %q does not say %q", glibc.PackageComment, want)
+		}
+	}
+	if glibc.PackageSourceInfo != "built from the glibc source package" {
+		t.Errorf("glibc's source info %q", glibc.PackageSourceInfo)
+	}
+	in := sampleInput()
+	in.Packages[1].Checksum = "Q1bad"
+	if _, err := Document(in); err == nil || !strings.Contains(err.Error(), "package glibc") {
+		t.Errorf("bad C:: error %v", err)
+	}
+}
+
+// TestLayerDocument makes the document of a layer holding one package of
+// the sample closure: it describes that package only, and its dependencies
+// point into the closure's document.
+func TestLayerDocument(t *testing.T) {
+	in := sampleInput()
+	in.Describe = []string{"libcurl-openssl4"}
+	in.Closure = &DocumentRef{Namespace: "https://example.org/spdx/closure",
+		SHA1: strings.Repeat("5a", 20)}
+	back, err := spdxjson.Read(strings.NewReader(encode(t, in)))
+	if err != nil {
+		t.Fatalf("reading the document back: %v", err)
+	}
+	var names []string
+	for _, p := range back.Packages {
+		names = append(names, p.PackageName)
+	}
+	if diff := cmp.Diff([]string{"libcurl-openssl4"}, names); diff != "" {
+		t.Errorf("packages (-want +got):\n%s", diff)
+	}
+	if len(back.ExternalDocumentReferences) != 1 ||
+		back.ExternalDocumentReferences[0].URI != in.Closure.Namespace ||
+		back.ExternalDocumentReferences[0].Checksum.Value != in.Closure.SHA1 {
+		t.Errorf("external document references %+v", back.ExternalDocumentReferences)
+	}
+	var rels []string
+	for _, r := range back.Relationships {
+		a, _ := json.Marshal(r.RefA)
+		bb, _ := json.Marshal(r.RefB)
+		rels = append(rels, fmt.Sprintf("%s %s %s", a, r.Relationship, bb))
+	}
+	want := []string{
+		`"SPDXRef-DOCUMENT" DESCRIBES "SPDXRef-Package-apk-libcurl-openssl4-8.11.1-r0"`,
+		`"SPDXRef-Package-apk-libcurl-openssl4-8.11.1-r0" DEPENDS_ON ` +
+			`"DocumentRef-closure:SPDXRef-Package-apk-glibc-2.40-r0"`,
+		`"SPDXRef-Package-apk-libcurl-openssl4-8.11.1-r0" DEPENDS_ON ` +
+			`"DocumentRef-closure:SPDXRef-Package-apk-zlib-1.3.1-r0"`,
+	}
+	if diff := cmp.Diff(want, rels); diff != "" {
+		t.Errorf("relationships (-want +got):\n%s", diff)
+	}
+	whole, err := Document(sampleInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.DocumentNamespace == whole.DocumentNamespace {
+		t.Error("the layer's document has the closure's namespace")
+	}
+
+	// Dependencies within the layer stay local; without a closure document,
+	// one outside is an error, as is an unknown package.
+	in.Describe = []string{"zlib", "glibc"}
+	doc, err := Document(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Relationships[len(doc.Relationships)-1].RefB.DocumentRefID; got != "" {
+		t.Errorf("zlib's dependency on glibc points into %q", got)
+	}
+	in.Describe, in.Closure = []string{"libcurl-openssl4"}, nil
+	if _, err := Document(in); err == nil || !strings.Contains(err.Error(), "Input.Closure") {
+		t.Errorf("no closure document: error %v", err)
+	}
+	in.Describe = []string{"musl"}
+	if _, err := Document(in); err == nil || !strings.Contains(err.Error(), "musl") {
+		t.Errorf("unknown package: error %v", err)
 	}
 }
 

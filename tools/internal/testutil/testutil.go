@@ -80,3 +80,17 @@ func Golden(t testing.TB, name string, got []byte) {
 		t.Errorf("%s differs from golden file (-want +got):\n%s", path, diff)
 	}
 }
+
+// DirNames lists the names in a directory, sorted.
+func DirNames(t testing.TB, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
