@@ -36,8 +36,53 @@ func run(title, path string, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("parsing %s: %w", path, err)
 	}
+	if missing := undocumented(m); len(missing) > 0 {
+		return fmt.Errorf("%s: every rule, provider, extension, tag and attribute needs a doc "+
+			"string; these have none: %s", path, strings.Join(missing, ", "))
+	}
 	_, err = io.WriteString(w, render(title, m))
 	return err
+}
+
+// undocumented lists what the public API leaves without a doc string: the
+// project's standard is a docstring on every rule and attribute.
+func undocumented(m *message) []string {
+	var missing []string
+	need := func(what, doc string) {
+		if strings.TrimSpace(doc) == "" {
+			missing = append(missing, what)
+		}
+	}
+	attrs := func(owner string, list []*message, skipName bool) {
+		for _, a := range list {
+			if !skipName || a.str("type") != "NAME" {
+				need(owner+"."+a.str("name"), a.str("doc_string"))
+			}
+		}
+	}
+	for _, f := range m.fields {
+		switch f.name {
+		case "rule_info":
+			name := f.msg.str("rule_name")
+			need("rule "+name, f.msg.str("doc_string"))
+			attrs(name, f.msg.all("attribute"), true)
+		case "provider_info":
+			name := f.msg.str("provider_name")
+			need("provider "+name, f.msg.str("doc_string"))
+			for _, field := range f.msg.all("field_info") {
+				need(name+"."+field.str("name"), field.str("doc_string"))
+			}
+		case "module_extension_info":
+			name := f.msg.str("extension_name")
+			need("module extension "+name, f.msg.str("doc_string"))
+			for _, tag := range f.msg.all("tag_class") {
+				tagName := name + "." + tag.str("tag_name")
+				need("tag "+tagName, tag.str("doc_string"))
+				attrs(tagName, tag.all("attribute"), false)
+			}
+		}
+	}
+	return missing
 }
 
 // render writes a module's Markdown: its docstring, then each rule,

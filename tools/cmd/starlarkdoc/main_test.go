@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -86,5 +89,40 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("parse(%q) = nil error", tc.in)
 			}
 		})
+	}
+}
+
+// TestUndocumented: the sample documents everything; taking doc strings
+// away names each missing one, and run refuses to render.
+func TestUndocumented(t *testing.T) {
+	m, err := parse(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := undocumented(m); len(got) != 0 {
+		t.Errorf("undocumented(sample) = %v, want none", got)
+	}
+	bare := strings.NewReplacer(
+		`  doc_string: "Builds \"layers\" \342\200\246"`+"\n", "",
+		`    doc_string: "How to split."`+"\n", "",
+		`    doc_string: "The arch."`+"\n", "",
+		`    doc_string: "One hub."`+"\n", "",
+		`      doc_string: "Hub name."`+"\n", "",
+	).Replace(sample)
+	m, err = parse(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"rule apk_layer", "apk_layer.layering", "ApkLayerInfo.arch", "tag apk.lock", "apk.lock.name"}
+	if diff := cmp.Diff(want, undocumented(m)); diff != "" {
+		t.Errorf("undocumented (-want +got):\n%s", diff)
+	}
+	path := filepath.Join(t.TempDir(), "m.textproto")
+	if err := os.WriteFile(path, []byte(bare), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := run("Title", path, &out); err == nil || !strings.Contains(err.Error(), "apk_layer.layering") || out.Len() != 0 {
+		t.Errorf("run on undocumented input: error %v, output %q", err, out.String())
 	}
 }
