@@ -27,7 +27,8 @@ Every hub repository of the `apk` extension has one, `:lock.update`, with `upgra
 
 _ATTRS = {
     "lock": attr.string(
-        doc = "File name of the lockfile, in the spec's package. Default: the spec's name with " +
+        doc = "File name of the lockfile, relative to the spec's package (it may name a " +
+              "subdirectory, as a label does). Default: beside the spec, the spec's name with " +
               "`.apk.lock.json` for `.apk.yaml`.",
     ),
     "mirrors": attr.string_dict(
@@ -109,14 +110,19 @@ def _apk_lock_impl(ctx):
             spec.owner,
         ))
     lock = ctx.attr.lock
-    if not lock:
+    if lock:
+        # A file name in the spec's package, which may sit in a subdirectory of it
+        # (//examples:wolfi/runtime.apk.lock.json).
+        package = spec.owner.package
+        lock_path = package + "/" + lock if package else lock
+    else:
         if not spec.basename.endswith(".apk.yaml"):
             fail("apk_lock {}: spec {} is not named *.apk.yaml; set lock".format(
                 ctx.label,
                 spec.owner,
             ))
         lock = spec.basename[:-len(".apk.yaml")] + ".apk.lock.json"
-    lock_path = spec.dirname + "/" + lock if spec.dirname else lock
+        lock_path = spec.dirname + "/" + lock if spec.dirname else lock
 
     flags = ["--mirror=" + _quote("{}={}".format(k, v)) for k, v in sorted(ctx.attr.mirrors.items())]
     if ctx.attr.upgrade:
