@@ -3,7 +3,6 @@ package layer
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -81,7 +80,7 @@ func signingKey(t testing.TB) *apk.SigningKey {
 func writeRaw(t testing.TB, dirPath string, spec pkgSpec) (string, lock.Package) {
 	t.Helper()
 	var data bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&data, gzip.BestSpeed)
+	zw, _ := kgzip.NewWriterLevel(&data, kgzip.BestSpeed)
 	tw := tar.NewWriter(zw)
 	var size uint64
 	for _, f := range spec.files {
