@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The end-to-end run, the project's main job (issue #5), without Bazel:
+# The end-to-end run without Bazel (issue #5; the main job, with Bazel, is
+# e2e/example.sh):
 #
 #   demo repository (e2e/demo, cached)
 #   -> apkpack lock --check: examples/*.apk.lock.json are up to date

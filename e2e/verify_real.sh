@@ -2,7 +2,7 @@
 # Verifies real packages: builds apkpack, verifies the real Alpine and Wolfi
 # packages and indexes of the shared test data (signature, C:, datahash,
 # per-file SHA-1), shows that the tampered package is rejected, and prints
-# what the files contain. (The main job is e2e/e2e.sh.)
+# what the files contain. (The main job is e2e/example.sh.)
 #
 # Usage: bash e2e/verify_real.sh
 # The test data folder defaults to ../shared/testdata/real next to the
