@@ -72,6 +72,10 @@ func runIndex(out io.Writer, o *indexOptions, pkgs []string) error {
 		if err != nil {
 			return err
 		}
+		if err := apk.CheckMetadata(&pf.Info); err != nil {
+			return fmt.Errorf("indexing %s: invalid metadata: %w (rebuild the package with valid metadata)",
+				path, err)
+		}
 		slog.Info("indexed", "package", pf.Info.NameVersion(), "checksum", pf.Info.Checksum.String())
 		records = append(records, pf.Info)
 	}
