@@ -47,6 +47,7 @@ by default).`,
 	f.StringArrayVar(&o.keyring, "keyring", nil, "require each package's signature to verify with these keys")
 	f.BoolVar(&o.allowUnsigned, "unsigned", false, "write an unsigned index (no --signing-key)")
 	_ = cmd.MarkFlagRequired("output")
+	cmd.MarkFlagsMutuallyExclusive("signing-key", "unsigned")
 	return cmd
 }
 

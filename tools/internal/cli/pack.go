@@ -101,6 +101,7 @@ the tree is an error.`,
 	f.StringArrayVar(&o.skipDepends, "skip-depend", nil, "drop a detected dependency by name (repeatable)")
 	f.StringArrayVar(&o.skipProvides, "skip-provide", nil, "drop a detected provide by name (repeatable)")
 	_ = cmd.MarkFlagRequired("output")
+	cmd.MarkFlagsMutuallyExclusive("signing-key", "unsigned")
 	return cmd
 }
 

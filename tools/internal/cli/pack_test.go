@@ -74,3 +74,19 @@ func TestIndexRejectsBadMetadata(t *testing.T) {
 		t.Errorf("a refused index wrote %s", out)
 	}
 }
+
+func TestSigningKeyAndUnsignedConflict(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x")
+	for _, args := range [][]string{
+		{"pack", "--signing-key", "k.rsa", "--unsigned", "--name", "a", "--version", "1-r0",
+			"--arch", "x86_64", t.TempDir(), "-o", out},
+		{"index", "--signing-key", "k.rsa", "--unsigned", "-o", out, "a.apk"},
+	} {
+		code, _, stderr := apkpack(t, args...)
+		if code != 1 || !strings.Contains(stderr, "signing-key") || !strings.Contains(stderr, "unsigned") ||
+			strings.Contains(stderr, "k.rsa") {
+			t.Errorf("%s --signing-key --unsigned: exit %d, stderr %q; want a usage error naming both flags",
+				args[0], code, stderr)
+		}
+	}
+}
