@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rules-apk/rules_apk/tools/internal/apk"
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
 	"github.com/rules-apk/rules_apk/tools/internal/repo"
 	"github.com/rules-apk/rules_apk/tools/internal/spec"
@@ -94,6 +95,9 @@ func runLock(cmd *cobra.Command, o *lockOptions, specPath string, names []string
 	case err != nil:
 		return fmt.Errorf("%w (delete it to lock from scratch)", err)
 	}
+	if err := checkUpgradeNames(s, previous, out, names); err != nil {
+		return err
+	}
 	mirrors, err := lock.ParseMirrors(o.mirrors)
 	if err != nil {
 		return err
@@ -129,6 +133,43 @@ func runLock(cmd *cobra.Command, o *lockOptions, specPath string, names []string
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d packages for %s\n", out, len(l.Packages), strings.Join(l.Archs, ", "))
 	return nil
+}
+
+// checkUpgradeNames refuses a name given to --upgrade that neither the
+// spec's world (or base) nor the lockfile has: a typo would otherwise
+// upgrade nothing and say "No changes".
+func checkUpgradeNames(s *spec.Spec, previous *lock.Lockfile, lockPath string, names []string) error {
+	known := map[string]bool{}
+	var world []string
+	world = append(world, s.Packages...)
+	if s.Base != nil {
+		world = append(world, s.Base.Packages...)
+	}
+	for _, c := range world {
+		if c, err := apk.ParseConstraint(c); err == nil {
+			known[c.Name] = true
+		}
+	}
+	if previous != nil {
+		for _, p := range previous.Packages {
+			known[p.Name] = true
+		}
+	}
+	var unknown []string
+	for _, n := range names {
+		if !known[n] {
+			unknown = append(unknown, n)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	where := "the spec's packages"
+	if previous != nil {
+		where += " nor in " + lockPath
+	}
+	return fmt.Errorf("--upgrade %s: not in %s; name a package of the world or the lockfile",
+		strings.Join(unknown, " "), where)
 }
 
 func checkLockfile(w io.Writer, o *lockOptions, path string, previous, l *lock.Lockfile, b []byte) error {

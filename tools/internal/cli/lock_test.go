@@ -184,4 +184,14 @@ func TestLockUpgrade(t *testing.T) {
 		!strings.Contains(out, "1 vulnerabilities fixed") {
 		t.Errorf("diff --secdb: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
+
+	// A name in the lockfile but not the world may be upgraded; a name in
+	// neither is a typo.
+	if code, out, stderr := apkpack(t, "lock", specPath, "--upgrade", "glibc", cache); code != 0 {
+		t.Errorf("lock --upgrade glibc: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	code, out, stderr = apkpack(t, "lock", specPath, "--upgrade", "zlib", "nosuch", cache)
+	if code != 1 || out != "" || !strings.Contains(stderr, "--upgrade nosuch: not in the spec's packages nor in "+lockPath) {
+		t.Errorf("lock --upgrade nosuch: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
 }
