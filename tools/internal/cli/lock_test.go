@@ -50,6 +50,31 @@ func TestLockCheckDiff(t *testing.T) {
 		t.Errorf("lock --check of a fresh lockfile: exit %d, %q", code, out)
 	}
 
+	// A constraint the closure already meets changes the world only.
+	writeSpec("zlib, glibc")
+	code, out, stderr = apkpack(t, "lock", specPath, "--check", cache)
+	if code != 1 || out != "world:\n  + glibc\nno package changes\n" || !strings.Contains(stderr, "the spec changed") {
+		t.Errorf("lock --check of a changed world: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	code, out, _ = apkpack(t, "lock", specPath, "--check", "--json", cache)
+	if code != 1 || !strings.Contains(out, `"world_added": [
+    "glibc"
+  ]`) || !strings.Contains(out, `"packages": []`) {
+		t.Errorf("lock --check --json of a changed world: exit %d, stdout %s", code, out)
+	}
+
+	// Without a lockfile, --check fails before fetching anything.
+	unreachable := filepath.Join(dir, "unreachable.apk.yaml")
+	if err := os.WriteFile(unreachable, []byte("contents:\n  repositories: [http://127.0.0.1:1/os]\n"+
+		"  keyring: [test.rsa.pub]\n  packages: [zlib]\narchs: [x86_64]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = apkpack(t, "lock", unreachable, "--check", cache)
+	if code != 1 || out != "" || !strings.Contains(stderr, filepath.Join(dir, "unreachable.apk.lock.json")+
+		" does not exist yet: create it with apkpack lock "+unreachable) {
+		t.Errorf("lock --check without a lockfile: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+
 	writeSpec("zlib, so:libcurl.so.4")
 	code, out, stderr = apkpack(t, "lock", specPath, "--check", cache)
 	if code != 1 || !strings.Contains(out, "+ libcurl-openssl4 8.11.1-r0") ||
