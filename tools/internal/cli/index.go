@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
+	"github.com/rules-apk/rules_apk/tools/internal/fsutil"
 	"github.com/spf13/cobra"
 )
 
@@ -54,6 +55,9 @@ by default).`,
 func runIndex(out io.Writer, o *indexOptions, pkgs []string) error {
 	if len(o.signingKeys) == 0 && !o.allowUnsigned {
 		return fmt.Errorf("no --signing-key given: sign the index, or pass --unsigned")
+	}
+	if err := fsutil.CheckOutputFile(o.output); err != nil {
+		return err
 	}
 	var keys []*apk.SigningKey
 	for _, path := range o.signingKeys {

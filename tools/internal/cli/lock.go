@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
+	"github.com/rules-apk/rules_apk/tools/internal/fsutil"
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
 	"github.com/rules-apk/rules_apk/tools/internal/repo"
 	"github.com/rules-apk/rules_apk/tools/internal/spec"
@@ -87,6 +88,15 @@ func runLock(cmd *cobra.Command, o *lockOptions, specPath string, names []string
 	out := o.output
 	if out == "" {
 		out = defaultLockfile(specPath)
+	}
+	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+		return fmt.Errorf("-o %s is a directory: -o names the lockfile to write, e.g. %s",
+			out, filepath.Join(out, filepath.Base(defaultLockfile(specPath))))
+	}
+	if !o.check {
+		if err := fsutil.CheckParentDir(out); err != nil {
+			return err
+		}
 	}
 	previous, err := lock.Load(out)
 	switch {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
 	"github.com/rules-apk/rules_apk/tools/internal/deps"
+	"github.com/rules-apk/rules_apk/tools/internal/fsutil"
 	"github.com/rules-apk/rules_apk/tools/internal/spec"
 	"github.com/spf13/cobra"
 )
@@ -129,6 +130,9 @@ func runPack(cmd *cobra.Command, o *packOptions, dir string) error {
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return fmt.Errorf("packing %s: not a directory", dir)
+	}
+	if err := fsutil.CheckOutputFile(o.output); err != nil {
+		return err
 	}
 	if err := detectDeps(&info, o, dir); err != nil {
 		return err
