@@ -210,6 +210,13 @@ func TestLockUpgrade(t *testing.T) {
 		t.Errorf("diff --secdb: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 
+	// Another JSON document, such as a lockfile, is no security database.
+	code, out, stderr = apkpack(t, "diff", oldPath, lockPath, "--secdb", oldPath)
+	if code != 1 || out != "" || !strings.Contains(stderr, oldPath+": parsing security database") ||
+		!strings.Contains(stderr, "not a security database") {
+		t.Errorf("diff --secdb LOCKFILE: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+
 	// A name in the lockfile but not the world may be upgraded; a name in
 	// neither is a typo.
 	if code, out, stderr := apkpack(t, "lock", specPath, "--upgrade", "glibc", cache); code != 0 {
