@@ -16,6 +16,7 @@ import (
 	"github.com/rules-apk/rules_apk/tools/internal/layer"
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
 	"github.com/rules-apk/rules_apk/tools/internal/repo"
+	"github.com/rules-apk/rules_apk/tools/internal/spec"
 	"github.com/spf13/cobra"
 )
 
@@ -104,10 +105,14 @@ func runFetch(cmd *cobra.Command, o *fetchOptions, lockPath string) error {
 func lockArch(l *lock.Lockfile, flag string) (string, error) {
 	switch {
 	case flag != "":
-		if !slices.Contains(l.Archs, flag) {
-			return "", fmt.Errorf("the lockfile has no arch %s (it locks %v)", flag, l.Archs)
+		arch, err := spec.NormalizeArch(flag)
+		if err != nil {
+			return "", fmt.Errorf("--arch: %w", err)
 		}
-		return flag, nil
+		if !slices.Contains(l.Archs, arch) {
+			return "", fmt.Errorf("the lockfile has no arch %s (it locks %v)", arch, l.Archs)
+		}
+		return arch, nil
 	case len(l.Archs) == 1:
 		return l.Archs[0], nil
 	case slices.Contains(l.Archs, hostArch()):

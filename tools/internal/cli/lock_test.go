@@ -120,6 +120,36 @@ func TestResolveCommand(t *testing.T) {
 	}
 }
 
+// TestArchAliases: resolve and fetch take the OCI names of an arch, and
+// refuse an unknown one with the list of names.
+func TestArchAliases(t *testing.T) {
+	dir, _ := lockFixture(t)
+	keyring := filepath.Join(dir, "test.rsa.pub")
+	repoDir := filepath.Join(dir, "repo")
+	code, out, stderr := apkpack(t, "resolve", "--repository", repoDir, "--keyring", keyring,
+		"--arch", "amd64", "zlib")
+	if code != 0 || out != "glibc-2.40-r0\nzlib-1.3.1-r5\n" {
+		t.Errorf("resolve --arch amd64: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	code, _, stderr = apkpack(t, "resolve", "--repository", repoDir, "--keyring", keyring,
+		"--arch", "sparc", "zlib")
+	if code != 1 || !strings.Contains(stderr, `--arch: unknown architecture "sparc"`) ||
+		!strings.Contains(stderr, "aarch64") {
+		t.Errorf("resolve --arch sparc: exit %d, stderr %q", code, stderr)
+	}
+
+	lockPath, cache := layerFixture(t)
+	pkgDir := filepath.Join(t.TempDir(), "packages")
+	code, _, stderr = apkpack(t, "fetch", lockPath, "--arch", "amd64", "-o", pkgDir, "--cache-dir", cache)
+	if code != 0 {
+		t.Errorf("fetch --arch amd64: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = apkpack(t, "fetch", lockPath, "--arch", "arm64", "-o", pkgDir, "--cache-dir", cache)
+	if code != 1 || !strings.Contains(stderr, "the lockfile has no arch aarch64") {
+		t.Errorf("fetch --arch arm64: exit %d, stderr %q", code, stderr)
+	}
+}
+
 // TestResolveRealWolfi resolves wolfi-base on the real Wolfi metadata: the
 // 15 packages apk-tools 2.14 installs, in its order (apk-reference §3.4).
 func TestResolveRealWolfi(t *testing.T) {
