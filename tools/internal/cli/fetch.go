@@ -60,7 +60,7 @@ packages go to stdout, one per line.`,
 	return cmd
 }
 
-func runFetch(cmd *cobra.Command, o *fetchOptions, lockPath string) error {
+func runFetch(cmd *cobra.Command, o *fetchOptions, lockPath string) (err error) {
 	l, err := lock.Load(lockPath)
 	if err != nil {
 		return err
@@ -74,8 +74,17 @@ func runFetch(cmd *cobra.Command, o *fetchOptions, lockPath string) error {
 		return err
 	}
 	pkgs := l.PackagesFor(arch)
-	if err := os.MkdirAll(o.output, 0o755); err != nil {
+	created, err := mkdirAllNew(o.output)
+	if err != nil {
 		return fmt.Errorf("creating %s: %w", o.output, err)
+	}
+	if created != "" {
+		// A failed run leaves no directory it made, nor what it put there.
+		defer func() {
+			if err != nil {
+				os.RemoveAll(created)
+			}
+		}()
 	}
 	client, closeClient, err := newClient(cmd, o.cacheDir)
 	if err != nil {
@@ -98,6 +107,19 @@ func runFetch(cmd *cobra.Command, o *fetchOptions, lockPath string) error {
 		fmt.Fprintln(cmd.OutOrStdout(), p)
 	}
 	return nil
+}
+
+// mkdirAllNew is os.MkdirAll that also returns the topmost directory it
+// created, or "" when dir existed.
+func mkdirAllNew(dir string) (string, error) {
+	top := ""
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		top = d
+	}
+	return top, os.MkdirAll(dir, 0o755)
 }
 
 // lockArch picks the arch: the flag, else the lockfile's only arch, else
