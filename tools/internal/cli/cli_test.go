@@ -50,6 +50,10 @@ func TestVersionCommands(t *testing.T) {
 		{[]string{"version", "check", "1.2.3-r4"}, 0, ""},
 		{[]string{"version", "check", "1.0~abc"}, 1, ""},
 		{[]string{"version", "compare", "1"}, 1, ""},
+		{[]string{"version", "compare", "1.0", "foo"}, 1, ""},
+		{[]string{"version", "compare", "1.0~abc", "1.0"}, 1, ""},
+		{[]string{"--version"}, 0, "apkpack version " + selfVersion() + "\n"},
+		{[]string{"version"}, 0, "apkpack version " + selfVersion() + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

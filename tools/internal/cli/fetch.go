@@ -16,6 +16,7 @@ import (
 	"github.com/rules-apk/rules_apk/tools/internal/layer"
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
 	"github.com/rules-apk/rules_apk/tools/internal/repo"
+	"github.com/rules-apk/rules_apk/tools/internal/spec"
 	"github.com/spf13/cobra"
 )
 
@@ -59,7 +60,7 @@ packages go to stdout, one per line.`,
 	return cmd
 }
 
-func runFetch(cmd *cobra.Command, o *fetchOptions, lockPath string) error {
+func runFetch(cmd *cobra.Command, o *fetchOptions, lockPath string) (err error) {
 	l, err := lock.Load(lockPath)
 	if err != nil {
 		return err
@@ -73,8 +74,17 @@ func runFetch(cmd *cobra.Command, o *fetchOptions, lockPath string) error {
 		return err
 	}
 	pkgs := l.PackagesFor(arch)
-	if err := os.MkdirAll(o.output, 0o755); err != nil {
+	created, err := mkdirAllNew(o.output)
+	if err != nil {
 		return fmt.Errorf("creating %s: %w", o.output, err)
+	}
+	if created != "" {
+		// A failed run leaves no directory it made, nor what it put there.
+		defer func() {
+			if err != nil {
+				os.RemoveAll(created)
+			}
+		}()
 	}
 	client, closeClient, err := newClient(cmd, o.cacheDir)
 	if err != nil {
@@ -99,15 +109,32 @@ func runFetch(cmd *cobra.Command, o *fetchOptions, lockPath string) error {
 	return nil
 }
 
+// mkdirAllNew is os.MkdirAll that also returns the topmost directory it
+// created, or "" when dir existed.
+func mkdirAllNew(dir string) (string, error) {
+	top := ""
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		top = d
+	}
+	return top, os.MkdirAll(dir, 0o755)
+}
+
 // lockArch picks the arch: the flag, else the lockfile's only arch, else
 // the host's when the lockfile has it.
 func lockArch(l *lock.Lockfile, flag string) (string, error) {
 	switch {
 	case flag != "":
-		if !slices.Contains(l.Archs, flag) {
-			return "", fmt.Errorf("the lockfile has no arch %s (it locks %v)", flag, l.Archs)
+		arch, err := spec.NormalizeArch(flag)
+		if err != nil {
+			return "", fmt.Errorf("--arch: %w", err)
 		}
-		return flag, nil
+		if !slices.Contains(l.Archs, arch) {
+			return "", fmt.Errorf("the lockfile has no arch %s (it locks %v)", arch, l.Archs)
+		}
+		return arch, nil
 	case len(l.Archs) == 1:
 		return l.Archs[0], nil
 	case slices.Contains(l.Archs, hostArch()):

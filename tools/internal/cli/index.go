@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
+	"github.com/rules-apk/rules_apk/tools/internal/fsutil"
 	"github.com/spf13/cobra"
 )
 
@@ -47,12 +48,16 @@ by default).`,
 	f.StringArrayVar(&o.keyring, "keyring", nil, "require each package's signature to verify with these keys")
 	f.BoolVar(&o.allowUnsigned, "unsigned", false, "write an unsigned index (no --signing-key)")
 	_ = cmd.MarkFlagRequired("output")
+	cmd.MarkFlagsMutuallyExclusive("signing-key", "unsigned")
 	return cmd
 }
 
 func runIndex(out io.Writer, o *indexOptions, pkgs []string) error {
 	if len(o.signingKeys) == 0 && !o.allowUnsigned {
 		return fmt.Errorf("no --signing-key given: sign the index, or pass --unsigned")
+	}
+	if err := fsutil.CheckOutputFile(o.output); err != nil {
+		return err
 	}
 	var keys []*apk.SigningKey
 	for _, path := range o.signingKeys {
@@ -71,6 +76,10 @@ func runIndex(out io.Writer, o *indexOptions, pkgs []string) error {
 		pf, err := apk.ReadPackageFile(path, apk.ReadOptions{Keyring: kr, AllowUntrusted: kr == nil})
 		if err != nil {
 			return err
+		}
+		if err := apk.CheckMetadata(&pf.Info); err != nil {
+			return fmt.Errorf("indexing %s: invalid metadata: %w (rebuild the package with valid metadata)",
+				path, err)
 		}
 		slog.Info("indexed", "package", pf.Info.NameVersion(), "checksum", pf.Info.Checksum.String())
 		records = append(records, pf.Info)

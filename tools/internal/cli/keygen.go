@@ -48,6 +48,9 @@ func runKeygen(out io.Writer, o *keygenOptions) error {
 		return fmt.Errorf("--bits %d: use 2048 or more", o.bits)
 	}
 	pubPath := o.output + ".pub"
+	if err := fsutil.CheckOutputFile(o.output); err != nil {
+		return err
+	}
 	if !o.force {
 		for _, p := range []string{o.output, pubPath} {
 			if _, err := os.Stat(p); err == nil {

@@ -170,6 +170,9 @@ func runLayer(cmd *cobra.Command, o *layerOptions, lockPath string) error {
 // layerBuildOptions turns the flags into layer.Options; Locate stays nil
 // when the packages are to come from the download cache.
 func layerBuildOptions(o *layerOptions, lockPath string) (layer.Options, error) {
+	if o.gzipLevel < 1 || o.gzipLevel > 9 {
+		return layer.Options{}, fmt.Errorf("--gzip-level %d: use 1 (fastest) to 9 (smallest)", o.gzipLevel)
+	}
 	l, err := lock.Load(lockPath)
 	if err != nil {
 		return layer.Options{}, err
@@ -185,6 +188,13 @@ func layerBuildOptions(o *layerOptions, lockPath string) (layer.Options, error) 
 	}
 	if opts.Layering, err = layer.ParseLayering(o.layering); err != nil {
 		return opts, err
+	}
+	// Several layers go to a directory whose parents are created; one
+	// layer is a file in a directory that must exist.
+	if opts.Layering.Kind == layer.LayeringSingle {
+		if err := fsutil.CheckOutputFile(o.output); err != nil {
+			return opts, err
+		}
 	}
 	if opts.Epoch, err = sourceDateEpoch(o.epoch); err != nil {
 		return opts, err

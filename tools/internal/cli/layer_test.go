@@ -198,6 +198,36 @@ func TestFetchThenLayer(t *testing.T) {
 	}
 }
 
+// TestFetchFailureLeavesNoDir: a failed fetch removes the directories it
+// created, and what it put in them, but keeps a directory that existed.
+func TestFetchFailureLeavesNoDir(t *testing.T) {
+	lockPath, cache := layerFixture(t)
+	l, err := lock.Load(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Packages[1].DataHash = strings.Repeat("0", 64)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.apk.lock.json")
+	if err := l.WriteFile(bad); err != nil {
+		t.Fatal(err)
+	}
+	created := filepath.Join(dir, "new")
+	code, _, stderr := apkpack(t, "fetch", bad, "-o", filepath.Join(created, "packages"), "--cache-dir", cache)
+	if code != 1 || !strings.Contains(stderr, "datahash") {
+		t.Errorf("fetch of a bad datahash: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(created); !os.IsNotExist(err) {
+		t.Errorf("a failed fetch left %s behind (%v)", created, err)
+	}
+	if code, _, _ := apkpack(t, "fetch", bad, "-o", dir, "--cache-dir", cache); code != 1 {
+		t.Errorf("fetch of a bad datahash into an existing directory: exit %d", code)
+	}
+	if _, err := os.Stat(bad); err != nil {
+		t.Errorf("a failed fetch into an existing directory removed what it held: %v", err)
+	}
+}
+
 func TestLayerEpochAndErrors(t *testing.T) {
 	lockPath, cache := layerFixture(t)
 	out := t.TempDir()

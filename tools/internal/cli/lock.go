@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rules-apk/rules_apk/tools/internal/apk"
+	"github.com/rules-apk/rules_apk/tools/internal/fsutil"
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
 	"github.com/rules-apk/rules_apk/tools/internal/repo"
 	"github.com/rules-apk/rules_apk/tools/internal/spec"
@@ -87,12 +89,31 @@ func runLock(cmd *cobra.Command, o *lockOptions, specPath string, names []string
 	if out == "" {
 		out = defaultLockfile(specPath)
 	}
+	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+		return fmt.Errorf("-o %s is a directory: -o names the lockfile to write, e.g. %s",
+			out, filepath.Join(out, filepath.Base(defaultLockfile(specPath))))
+	}
+	if !o.check {
+		if err := fsutil.CheckParentDir(out); err != nil {
+			return err
+		}
+	}
 	previous, err := lock.Load(out)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		previous = nil
 	case err != nil:
 		return fmt.Errorf("%w (delete it to lock from scratch)", err)
+	}
+	if o.check && previous == nil {
+		create := "apkpack lock " + specPath
+		if o.output != "" {
+			create += " -o " + out
+		}
+		return fmt.Errorf("lock --check: %s does not exist yet: create it with %s", out, create)
+	}
+	if err := checkUpgradeNames(s, previous, out, names); err != nil {
+		return err
 	}
 	mirrors, err := lock.ParseMirrors(o.mirrors)
 	if err != nil {
@@ -131,31 +152,123 @@ func runLock(cmd *cobra.Command, o *lockOptions, specPath string, names []string
 	return nil
 }
 
-func checkLockfile(w io.Writer, o *lockOptions, path string, previous, l *lock.Lockfile, b []byte) error {
-	if previous == nil {
-		return &exitError{code: 1, err: fmt.Errorf("%s does not exist: run apkpack lock", path)}
+// checkUpgradeNames refuses a name given to --upgrade that neither the
+// spec's world (or base) nor the lockfile has: a typo would otherwise
+// upgrade nothing and say "No changes".
+func checkUpgradeNames(s *spec.Spec, previous *lock.Lockfile, lockPath string, names []string) error {
+	known := map[string]bool{}
+	var world []string
+	world = append(world, s.Packages...)
+	if s.Base != nil {
+		world = append(world, s.Base.Packages...)
 	}
+	for _, c := range world {
+		if c, err := apk.ParseConstraint(c); err == nil {
+			known[c.Name] = true
+		}
+	}
+	if previous != nil {
+		for _, p := range previous.Packages {
+			known[p.Name] = true
+		}
+	}
+	var unknown []string
+	for _, n := range names {
+		if !known[n] {
+			unknown = append(unknown, n)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	where := "the spec's packages"
+	if previous != nil {
+		where += " nor in " + lockPath
+	}
+	return fmt.Errorf("--upgrade %s: not in %s; name a package of the world or the lockfile",
+		strings.Join(unknown, " "), where)
+}
+
+// lockCheckJSON is what lock --check --json prints: the constraints added
+// to and removed from the world, and the package changes.
+type lockCheckJSON struct {
+	WorldAdded   []string      `json:"world_added"`
+	WorldRemoved []string      `json:"world_removed"`
+	Packages     []lock.Change `json:"packages"`
+}
+
+func checkLockfile(w io.Writer, o *lockOptions, path string, previous, l *lock.Lockfile, b []byte) error {
 	old, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("reading lockfile %s: %w", path, err)
 	}
 	if bytes.Equal(old, b) {
 		fmt.Fprintf(w, "%s is up to date\n", path)
 		return nil
 	}
-	changes := lock.Diff(previous, l, nil)
+	d := lockCheckJSON{Packages: lock.Diff(previous, l, nil)}
+	d.WorldAdded, d.WorldRemoved = listDiff(previous.World, l.World)
+	if d.Packages == nil {
+		d.Packages = []lock.Change{}
+	}
 	if o.json {
-		if err := writeJSON(w, changes); err != nil {
+		if err := writeJSON(w, d); err != nil {
 			return err
 		}
-	} else if err := lock.WriteText(w, changes); err != nil {
+	} else if err := writeLockCheckText(w, d); err != nil {
 		return err
 	}
 	why := "it differs from what apkpack lock would write"
 	if previous.SpecDigest != l.SpecDigest {
 		why = "the spec changed since it was written"
 	}
-	return &exitError{code: 1, err: fmt.Errorf("%s is not up to date: %s", path, why)}
+	return &exitError{code: 1, err: fmt.Errorf("%s is not up to date: %s; run apkpack lock to update it",
+		path, why)}
+}
+
+// writeLockCheckText prints the world's changes, then the packages'.
+func writeLockCheckText(w io.Writer, d lockCheckJSON) error {
+	if len(d.WorldAdded)+len(d.WorldRemoved) > 0 {
+		var b strings.Builder
+		b.WriteString("world:\n")
+		for _, c := range d.WorldAdded {
+			fmt.Fprintf(&b, "  + %s\n", c)
+		}
+		for _, c := range d.WorldRemoved {
+			fmt.Fprintf(&b, "  - %s\n", c)
+		}
+		if len(d.Packages) == 0 {
+			b.WriteString("no package changes\n")
+		}
+		if _, err := io.WriteString(w, b.String()); err != nil || len(d.Packages) == 0 {
+			return err
+		}
+	}
+	return lock.WriteText(w, d.Packages)
+}
+
+// listDiff returns the entries of b not in a, and of a not in b, in order.
+func listDiff(a, b []string) (added, removed []string) {
+	in := func(list []string) map[string]bool {
+		m := map[string]bool{}
+		for _, e := range list {
+			m[e] = true
+		}
+		return m
+	}
+	inA, inB := in(a), in(b)
+	added, removed = []string{}, []string{}
+	for _, e := range b {
+		if !inA[e] {
+			added = append(added, e)
+		}
+	}
+	for _, e := range a {
+		if !inB[e] {
+			removed = append(removed, e)
+		}
+	}
+	return added, removed
 }
 
 // addMirrorFlag adds --mirror; note says what happens to the FROM URLs.

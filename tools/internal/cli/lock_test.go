@@ -50,6 +50,31 @@ func TestLockCheckDiff(t *testing.T) {
 		t.Errorf("lock --check of a fresh lockfile: exit %d, %q", code, out)
 	}
 
+	// A constraint the closure already meets changes the world only.
+	writeSpec("zlib, glibc")
+	code, out, stderr = apkpack(t, "lock", specPath, "--check", cache)
+	if code != 1 || out != "world:\n  + glibc\nno package changes\n" || !strings.Contains(stderr, "the spec changed") {
+		t.Errorf("lock --check of a changed world: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	code, out, _ = apkpack(t, "lock", specPath, "--check", "--json", cache)
+	if code != 1 || !strings.Contains(out, `"world_added": [
+    "glibc"
+  ]`) || !strings.Contains(out, `"packages": []`) {
+		t.Errorf("lock --check --json of a changed world: exit %d, stdout %s", code, out)
+	}
+
+	// Without a lockfile, --check fails before fetching anything.
+	unreachable := filepath.Join(dir, "unreachable.apk.yaml")
+	if err := os.WriteFile(unreachable, []byte("contents:\n  repositories: [http://127.0.0.1:1/os]\n"+
+		"  keyring: [test.rsa.pub]\n  packages: [zlib]\narchs: [x86_64]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = apkpack(t, "lock", unreachable, "--check", cache)
+	if code != 1 || out != "" || !strings.Contains(stderr, filepath.Join(dir, "unreachable.apk.lock.json")+
+		" does not exist yet: create it with apkpack lock "+unreachable) {
+		t.Errorf("lock --check without a lockfile: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+
 	writeSpec("zlib, so:libcurl.so.4")
 	code, out, stderr = apkpack(t, "lock", specPath, "--check", cache)
 	if code != 1 || !strings.Contains(out, "+ libcurl-openssl4 8.11.1-r0") ||
@@ -92,6 +117,36 @@ func TestResolveCommand(t *testing.T) {
 	code, _, stderr = apkpack(t, "resolve", "--index", index, "zlib")
 	if code != 1 || !strings.Contains(stderr, "UNTRUSTED") {
 		t.Errorf("resolve without a keyring: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestArchAliases: resolve and fetch take the OCI names of an arch, and
+// refuse an unknown one with the list of names.
+func TestArchAliases(t *testing.T) {
+	dir, _ := lockFixture(t)
+	keyring := filepath.Join(dir, "test.rsa.pub")
+	repoDir := filepath.Join(dir, "repo")
+	code, out, stderr := apkpack(t, "resolve", "--repository", repoDir, "--keyring", keyring,
+		"--arch", "amd64", "zlib")
+	if code != 0 || out != "glibc-2.40-r0\nzlib-1.3.1-r5\n" {
+		t.Errorf("resolve --arch amd64: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	code, _, stderr = apkpack(t, "resolve", "--repository", repoDir, "--keyring", keyring,
+		"--arch", "sparc", "zlib")
+	if code != 1 || !strings.Contains(stderr, `--arch: unknown architecture "sparc"`) ||
+		!strings.Contains(stderr, "aarch64") {
+		t.Errorf("resolve --arch sparc: exit %d, stderr %q", code, stderr)
+	}
+
+	lockPath, cache := layerFixture(t)
+	pkgDir := filepath.Join(t.TempDir(), "packages")
+	code, _, stderr = apkpack(t, "fetch", lockPath, "--arch", "amd64", "-o", pkgDir, "--cache-dir", cache)
+	if code != 0 {
+		t.Errorf("fetch --arch amd64: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = apkpack(t, "fetch", lockPath, "--arch", "arm64", "-o", pkgDir, "--cache-dir", cache)
+	if code != 1 || !strings.Contains(stderr, "the lockfile has no arch aarch64") {
+		t.Errorf("fetch --arch arm64: exit %d, stderr %q", code, stderr)
 	}
 }
 
@@ -183,5 +238,22 @@ func TestLockUpgrade(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "zlib 1.3.1-r5 -> 1.3.1-r6 (upgraded) fixes CVE-2026-0001") ||
 		!strings.Contains(out, "1 vulnerabilities fixed") {
 		t.Errorf("diff --secdb: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+
+	// Another JSON document, such as a lockfile, is no security database.
+	code, out, stderr = apkpack(t, "diff", oldPath, lockPath, "--secdb", oldPath)
+	if code != 1 || out != "" || !strings.Contains(stderr, oldPath+": parsing security database") ||
+		!strings.Contains(stderr, "not a security database") {
+		t.Errorf("diff --secdb LOCKFILE: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+
+	// A name in the lockfile but not the world may be upgraded; a name in
+	// neither is a typo.
+	if code, out, stderr := apkpack(t, "lock", specPath, "--upgrade", "glibc", cache); code != 0 {
+		t.Errorf("lock --upgrade glibc: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	code, out, stderr = apkpack(t, "lock", specPath, "--upgrade", "zlib", "nosuch", cache)
+	if code != 1 || out != "" || !strings.Contains(stderr, "--upgrade nosuch: not in the spec's packages nor in "+lockPath) {
+		t.Errorf("lock --upgrade nosuch: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 }

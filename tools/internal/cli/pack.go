@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/rules-apk/rules_apk/tools/internal/apk"
 	"github.com/rules-apk/rules_apk/tools/internal/deps"
+	"github.com/rules-apk/rules_apk/tools/internal/fsutil"
+	"github.com/rules-apk/rules_apk/tools/internal/spec"
 	"github.com/spf13/cobra"
 )
 
@@ -99,6 +102,7 @@ the tree is an error.`,
 	f.StringArrayVar(&o.skipDepends, "skip-depend", nil, "drop a detected dependency by name (repeatable)")
 	f.StringArrayVar(&o.skipProvides, "skip-provide", nil, "drop a detected provide by name (repeatable)")
 	_ = cmd.MarkFlagRequired("output")
+	cmd.MarkFlagsMutuallyExclusive("signing-key", "unsigned")
 	return cmd
 }
 
@@ -126,6 +130,9 @@ func runPack(cmd *cobra.Command, o *packOptions, dir string) error {
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return fmt.Errorf("packing %s: not a directory", dir)
+	}
+	if err := fsutil.CheckOutputFile(o.output); err != nil {
+		return err
 	}
 	if err := detectDeps(&info, o, dir); err != nil {
 		return err
@@ -199,9 +206,16 @@ func packMetadata(cmd *cobra.Command, o *packOptions) (apk.Package, error) {
 		"replaces": {&info.Replaces, o.replaces}, "install-if": {&info.InstallIf, o.installIf},
 	}
 	for flag, v := range lists {
-		if set(flag) {
-			*v.dst = strings.Join(v.src, " ")
+		if !set(flag) {
+			continue
 		}
+		for _, e := range v.src {
+			if _, err := apk.ParseConstraint(e); err != nil {
+				return info, fmt.Errorf("packing: --%s %q: %w (repeat the flag for each entry)",
+					flag, e, err)
+			}
+		}
+		*v.dst = strings.Join(v.src, " ")
 	}
 	if set("provider-priority") {
 		info.ProviderPriority = o.providerPriority
@@ -232,7 +246,33 @@ func packMetadata(cmd *cobra.Command, o *packOptions) (apk.Package, error) {
 		}
 		return info, fmt.Errorf("packing: %s give no %s", src, strings.Join(missing, ", "))
 	}
-	return info, nil
+	return info, checkPackMetadata(cmd, o, &info)
+}
+
+// metadataFlags maps .PKGINFO keys to the pack flags that set them.
+var metadataFlags = map[string]string{
+	"pkgname": "name", "pkgver": "version", "arch": "arch", "depend": "depend",
+	"provides": "provide", "replaces": "replaces", "install_if": "install-if",
+}
+
+// checkPackMetadata validates the merged metadata, naming the flag that set
+// a bad value, or the field of the metadata file.
+func checkPackMetadata(cmd *cobra.Command, o *packOptions, info *apk.Package) error {
+	err := apk.CheckMetadata(info)
+	var me *apk.MetadataError
+	if !errors.As(err, &me) {
+		return err
+	}
+	if me.Field == "arch" {
+		if norm, nerr := spec.NormalizeArch(me.Value); nerr == nil && norm != me.Value {
+			me.Reason = fmt.Sprintf("not an apk architecture; the apk name of %s is %s",
+				me.Value, norm)
+		}
+	}
+	if flag := metadataFlags[me.Field]; cmd.Flags().Changed(flag) {
+		return fmt.Errorf("packing: --%s %q: %s", flag, me.Value, me.Reason)
+	}
+	return fmt.Errorf("packing: %s in %s: %w", me.Field, o.metadata, me)
 }
 
 func readScripts(specs []string) (map[string][]byte, error) {

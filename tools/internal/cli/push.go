@@ -55,6 +55,11 @@ any registry. Pushes of 16 MiB or more report progress on stderr.`,
 }
 
 func runPush(ctx context.Context, stdout, stderr io.Writer, o *pushOptions, dir, ref string) error {
+	if o.digestFile != "" {
+		if err := fsutil.CheckOutputFile(o.digestFile); err != nil {
+			return fmt.Errorf("--digest-file: %w (nothing was pushed)", err)
+		}
+	}
 	p := &progressPrinter{w: stderr, min: o.progressMin, last: -1}
 	digest, err := image.Push(ctx, dir, ref, image.PushOptions{
 		Insecure: o.insecure,

@@ -82,6 +82,26 @@ func TestPushCommand(t *testing.T) {
 	}
 }
 
+// TestPushDigestFileDir: a --digest-file in a missing directory is refused
+// before anything is pushed.
+func TestPushDigestFileDir(t *testing.T) {
+	host := serveRegistry(t, "127.0.0.1:0", nil)
+	dir, _ := buildLayout(t)
+	nodir := filepath.Join(t.TempDir(), "nodir")
+	ref := host + "/demo/app:1.0"
+	code, stdout, stderr := apkpack(t, "push", "--digest-file", filepath.Join(nodir, "dg"), dir, ref)
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "directory "+nodir+" does not exist") {
+		t.Errorf("push --digest-file %s/dg: exit %d, stdout %q, stderr %q", nodir, code, stdout, stderr)
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc, err := remote.Head(tag); err == nil {
+		t.Errorf("the refused push pushed %s", desc.Digest)
+	}
+}
+
 // TestPushInsecure serves plain http on 127.0.0.2, which ggcr does not
 // treat as local: the push fails with a hint, and --insecure makes it work.
 func TestPushInsecure(t *testing.T) {

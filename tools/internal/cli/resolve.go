@@ -57,7 +57,7 @@ installed packages, unless --upgrade.`,
 	f.StringArrayVar(&o.indexes, "index", nil, "local index file (repeatable)")
 	f.StringArrayVar(&o.keyring, "keyring", nil, "trusted key file or directory (repeatable)")
 	f.StringVar(&o.installed, "installed", "", "installed database (lib/apk/db/installed) to start from")
-	f.StringVar(&o.arch, "arch", hostArch(), "architecture")
+	f.StringVar(&o.arch, "arch", hostArch(), "architecture: an apk name (x86_64, aarch64, …) or an OCI one (amd64, arm64)")
 	f.BoolVar(&o.upgrade, "upgrade", false, "prefer the newest versions over installed packages")
 	f.BoolVar(&o.json, "json", false, "print JSON")
 	f.BoolVar(&o.allowUntrusted, "allow-untrusted", false, "accept indexes without a trusted signature")
@@ -65,12 +65,10 @@ installed packages, unless --upgrade.`,
 	return cmd
 }
 
+// hostArch is the apk name of the host's architecture.
 func hostArch() string {
-	switch runtime.GOARCH {
-	case "amd64":
-		return "x86_64"
-	case "arm64":
-		return "aarch64"
+	if arch, err := spec.NormalizeArch(runtime.GOARCH); err == nil {
+		return arch
 	}
 	return runtime.GOARCH
 }
@@ -81,6 +79,11 @@ type resolvedView struct {
 }
 
 func runResolve(cmd *cobra.Command, o *resolveOptions, args []string) error {
+	arch, err := spec.NormalizeArch(o.arch)
+	if err != nil {
+		return fmt.Errorf("--arch: %w", err)
+	}
+	o.arch = arch
 	var world []apk.Constraint
 	for _, a := range args {
 		c, err := apk.ParseConstraint(a)

@@ -44,6 +44,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 (Wolfi and Alpine), with apk-tools 2.14 semantics.
 
 Results go to stdout; logs go to stderr (warnings only unless -v or -vv).`,
+		Version:       selfVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {

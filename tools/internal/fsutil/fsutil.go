@@ -4,8 +4,10 @@
 package fsutil
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -95,4 +97,35 @@ func (p *Pending) Discard() {
 	p.done = true
 	p.Close()
 	os.Remove(p.Name())
+}
+
+// CheckParentDir returns an error naming path's directory when it does not
+// exist, is not a directory or cannot be written, so that a command can
+// refuse an output before any long work rather than fail at its end.
+func CheckParentDir(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("writing %s: directory %s does not exist; create it first", path, dir)
+	case err != nil:
+		return fmt.Errorf("writing %s: %w", path, err)
+	case !fi.IsDir():
+		return fmt.Errorf("writing %s: %s is not a directory", path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".apkpack-probe-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: directory %s is not writable: %w", path, dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// CheckOutputFile is CheckParentDir for a file, which also must not be an
+// existing directory.
+func CheckOutputFile(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("writing %s: it is a directory; give a file name", path)
+	}
+	return CheckParentDir(path)
 }

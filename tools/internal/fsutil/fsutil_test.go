@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -85,5 +86,28 @@ func TestPending(t *testing.T) {
 	p.Discard() // a no-op once committed
 	if got, err := os.ReadFile(path); err != nil || string(got) != "whole\n" {
 		t.Errorf("after Commit and Discard: %q, %v", got, err)
+	}
+}
+
+func TestCheckOutputFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{filepath.Join(dir, "out"), ""},
+		{file, ""},
+		{filepath.Join(dir, "nodir", "out"), "directory " + filepath.Join(dir, "nodir") + " does not exist"},
+		{filepath.Join(file, "out"), file + " is not a directory"},
+		{dir, "it is a directory; give a file name"},
+	} {
+		err := CheckOutputFile(tc.path)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckOutputFile(%s) = %v; want %q", tc.path, err, tc.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the checks left %d entries in the directory, want 1", len(entries))
 	}
 }

@@ -78,6 +78,10 @@ func TestParseSecDBErrors(t *testing.T) {
 	for name, in := range map[string]string{
 		"not json":    "[",
 		"bad version": `{"packages":[{"pkg":{"name":"x","secfixes":{"1.0~zz":["CVE-1"]}}}]}`,
+		"no packages": `{"apkindex": []}`,
+		"a lockfile":  `{"version":1,"world":["zlib"],"packages":[{"name":"zlib","version":"1.3-r0"}]}`,
+		"no secfixes": `{"packages":[{"pkg":{"name":"x"}}]}`,
+		"no name":     `{"packages":[{"pkg":{"secfixes":{}}}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := ParseSecDB([]byte(in)); err == nil || !strings.Contains(err.Error(), "security database") {

@@ -21,14 +21,21 @@ type secfix struct {
 	ids     []string
 }
 
+// secdbJSON is the document; the pointers tell a missing key from an
+// empty value, so that another JSON document (a lockfile, say) is refused
+// rather than read as a database without fixes.
 type secdbJSON struct {
-	Packages []struct {
-		Pkg struct {
-			Name     string              `json:"name"`
-			Secfixes map[string][]string `json:"secfixes"`
+	Packages *[]struct {
+		Pkg *struct {
+			Name     string               `json:"name"`
+			Secfixes *map[string][]string `json:"secfixes"`
 		} `json:"pkg"`
 	} `json:"packages"`
 }
+
+// notSecDB is the reason a document without the secdb shape is refused.
+const notSecDB = "not a security database (Wolfi's security.json or an Alpine secdb: " +
+	`{"packages": [{"pkg": {"name": …, "secfixes": {…}}}, …]})`
 
 // ParseSecDB decodes a secdb document. A secfixes key "0" lists
 // vulnerabilities that never affected the package; they are fixed by no
@@ -38,9 +45,16 @@ func ParseSecDB(b []byte) (*SecDB, error) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("parsing security database: %w", err)
 	}
+	if doc.Packages == nil {
+		return nil, fmt.Errorf("parsing security database: no \"packages\" array: %s", notSecDB)
+	}
 	db := &SecDB{fixes: map[string][]secfix{}}
-	for _, p := range doc.Packages {
-		for v, entries := range p.Pkg.Secfixes {
+	for i, p := range *doc.Packages {
+		if p.Pkg == nil || p.Pkg.Name == "" || p.Pkg.Secfixes == nil {
+			return nil, fmt.Errorf("parsing security database: packages[%d] has no \"pkg\" "+
+				"with a name and secfixes: %s", i, notSecDB)
+		}
+		for v, entries := range *p.Pkg.Secfixes {
 			if v == "0" {
 				continue
 			}

@@ -96,6 +96,22 @@ var archAliases = map[string]string{
 	"ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64", "loongarch64": "loongarch64",
 }
 
+// NormalizeArch returns the apk name of an architecture given by its apk
+// name or its OCI/Go alias (amd64 is x86_64, arm64 is aarch64), or an error
+// listing the names it knows.
+func NormalizeArch(a string) (string, error) {
+	if norm, ok := archAliases[a]; ok {
+		return norm, nil
+	}
+	names := make([]string, 0, len(archAliases))
+	for n := range archAliases {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return "", fmt.Errorf("unknown architecture %q (use apk names such as x86_64, aarch64; known: %s)",
+		a, strings.Join(names, ", "))
+}
+
 // allowed lists the keys a spec may hold, per mapping.
 var allowed = map[string][]string{
 	"":           {"contents", "archs", "base", "os-release"},
@@ -173,9 +189,9 @@ func Parse(b []byte, dir string) (*Spec, error) {
 		s.Keyring = append(s.Keyring, resolvePath(k, dir))
 	}
 	for _, a := range raw.Archs {
-		norm, ok := archAliases[a]
-		if !ok {
-			return nil, fmt.Errorf("archs: unknown architecture %q (use apk names such as x86_64, aarch64)", a)
+		norm, err := NormalizeArch(a)
+		if err != nil {
+			return nil, fmt.Errorf("archs: %w", err)
 		}
 		s.Archs = append(s.Archs, norm)
 	}
