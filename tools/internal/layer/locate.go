@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/rules-apk/rules_apk/tools/internal/lock"
@@ -95,12 +95,50 @@ type MissingError struct {
 	Errs     []error
 }
 
-// Error names every missing package and says how to get them.
+// Error names every missing package, says how to get them, and gives each
+// distinct cause once, with how many packages it hit and one URL: an
+// unreachable repository is one line, not one per package.
 func (e *MissingError) Error() string {
-	return fmt.Sprintf("%d locked packages not found (%s): run `apkpack fetch` or pass them "+
-		"with --package or --packages-dir: %v", len(e.Packages), strings.Join(e.Packages, ", "),
-		errors.Join(e.Errs...))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d locked packages not found (%s): run `apkpack fetch` or pass them "+
+		"with --package or --packages-dir", len(e.Packages), strings.Join(e.Packages, ", "))
+	type cause struct {
+		text, example string
+		count         int
+	}
+	var causes []*cause
+	byText := map[string]*cause{}
+	for _, err := range e.Errs {
+		msg := err.Error()
+		text := urlPattern.ReplaceAllString(msg, "<url>")
+		c := byText[text]
+		if c == nil {
+			c = &cause{text: text, example: urlPattern.FindString(msg)}
+			byText[text] = c
+			causes = append(causes, c)
+		}
+		c.count++
+	}
+	network := false
+	for _, c := range causes {
+		b.WriteString("\n  ")
+		b.WriteString(c.text)
+		if c.example != "" {
+			fmt.Fprintf(&b, " (%d of them; <url> is e.g. %s)", c.count, c.example)
+		}
+		network = network || strings.Contains(c.text, "dial tcp") ||
+			strings.Contains(c.text, "no such host") || strings.Contains(c.text, "timeout")
+	}
+	if network {
+		b.WriteString("\nThe repository cannot be reached from here: fetch the packages where it " +
+			"can, or give a reachable copy with --mirror REPOSITORY=URL.")
+	}
+	return b.String()
 }
+
+// urlPattern matches the URLs in fetch errors, so that errors differing only
+// in the package's URL count as one cause.
+var urlPattern = regexp.MustCompile(`[a-z]+://[^\s"]+[^\s":,]`)
 
 // locateAll finds every package, collecting every miss.
 func locateAll(ctx context.Context, loc Locator, pkgs []lock.Package) ([]string, error) {
