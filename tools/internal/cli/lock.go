@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -291,6 +292,7 @@ func addClientFlags(f interface {
 // newClient makes a repository client drawing progress on stderr.
 func newClient(cmd *cobra.Command, cacheDir string) (*repo.Client, func(), error) {
 	r := repo.NewRenderer(cmd.ErrOrStderr())
+	r.Verbose = logger().Enabled(cmd.Context(), slog.LevelInfo) // -v
 	c, err := repo.New(repo.Options{CacheDir: cacheDir, Progress: r.Handle, Logger: logger()})
 	if err != nil {
 		return nil, nil, err

@@ -54,10 +54,15 @@ type Event struct {
 }
 
 // Renderer draws Events on a writer: on a terminal, a progress line redrawn
-// in place (with a line above it per download and per retry); elsewhere, a
-// plain line per finished file and per retry. Its Handle method is meant for
-// Options.Progress and is safe for concurrent use.
+// in place; everywhere, a line per download and per retry, and a summary
+// when something was downloaded. Files taken from the cache, revalidated
+// or read locally get a line each only when Verbose is set. Its Handle
+// method is meant for Options.Progress and is safe for concurrent use.
 type Renderer struct {
+	// Verbose adds a line per file that was not downloaded, and the
+	// summary even when nothing was.
+	Verbose bool
+
 	mu       sync.Mutex
 	w        io.Writer
 	tty      bool
@@ -113,7 +118,7 @@ func (r *Renderer) Handle(ev Event) {
 		if ev.Kind == EventFinished {
 			r.fetched++
 		}
-		if !r.tty || ev.Kind == EventFinished {
+		if r.Verbose || ev.Kind == EventFinished {
 			r.println(fmt.Sprintf("%s %s (%s)", verb(ev.Source), ev.URL, formatBytes(ev.Done)))
 		}
 	case EventFailed:
@@ -129,9 +134,17 @@ func (r *Renderer) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.clear()
-	if r.files > 0 {
-		fmt.Fprintf(r.w, "%d files (%s), %d downloaded\n", r.files, formatBytes(r.bytes), r.fetched)
+	if r.fetched > 0 || (r.Verbose && r.files > 0) {
+		fmt.Fprintf(r.w, "%d %s (%s), %d downloaded\n", r.files, plural(r.files, "file", "files"),
+			formatBytes(r.bytes), r.fetched)
 	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func verb(s Source) string {

@@ -126,12 +126,14 @@ var rendererEvents = []Event{
 
 func TestRenderer(t *testing.T) {
 	tests := []struct {
-		name   string
-		tty    bool
-		golden string
+		name    string
+		tty     bool
+		verbose bool
+		golden  string
 	}{
-		{"plain", false, "renderer_plain.txt"},
-		{"terminal", true, "renderer_terminal.txt"},
+		{"plain", false, false, "renderer_plain.txt"},
+		{"plain verbose", false, true, "renderer_plain_verbose.txt"},
+		{"terminal", true, false, "renderer_terminal.txt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,6 +143,7 @@ func TestRenderer(t *testing.T) {
 			now := func() time.Time { return clock }
 			var out bytes.Buffer
 			r := newRenderer(&out, tt.tty, 90, now)
+			r.Verbose = tt.verbose
 			for _, ev := range rendererEvents {
 				clock = clock.Add(60 * time.Millisecond)
 				r.Handle(ev)
