@@ -126,13 +126,14 @@ func TestArchAliases(t *testing.T) {
 	dir, _ := lockFixture(t)
 	keyring := filepath.Join(dir, "test.rsa.pub")
 	repoDir := filepath.Join(dir, "repo")
+	cacheDir := "--cache-dir=" + filepath.Join(dir, "cache") // bazel test has no $HOME
 	code, out, stderr := apkpack(t, "resolve", "--repository", repoDir, "--keyring", keyring,
-		"--arch", "amd64", "zlib")
+		"--arch", "amd64", cacheDir, "zlib")
 	if code != 0 || out != "glibc-2.40-r0\nzlib-1.3.1-r5\n" {
 		t.Errorf("resolve --arch amd64: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 	code, _, stderr = apkpack(t, "resolve", "--repository", repoDir, "--keyring", keyring,
-		"--arch", "sparc", "zlib")
+		"--arch", "sparc", cacheDir, "zlib")
 	if code != 1 || !strings.Contains(stderr, `--arch: unknown architecture "sparc"`) ||
 		!strings.Contains(stderr, "aarch64") {
 		t.Errorf("resolve --arch sparc: exit %d, stderr %q", code, stderr)
