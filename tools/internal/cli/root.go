@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -96,7 +98,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "apkpack:", err)
+	if h := hint(err); h != "" {
+		fmt.Fprintln(stderr, h)
+	}
 	return 1
+}
+
+// hint says what to do about an error whose cause is the network: a host
+// that does not resolve or does not answer is not fixed by retrying.
+func hint(err error) string {
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return fmt.Sprintf("hint: the host %s cannot be resolved from here; check the "+
+			"repository URL, or use a reachable copy of the repository (lock, fetch and layer "+
+			"take --mirror REPOSITORY=URL)", dns.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "hint: nothing accepts connections at that address; check the repository URL " +
+			"and port, or use a reachable copy of the repository (lock, fetch and layer take " +
+			"--mirror REPOSITORY=URL)"
+	}
+	return ""
 }
 
 // logger returns the process logger set up by the root command.
