@@ -6,8 +6,9 @@
 # runc); the same image digest after `bazel clean --expunge`; the lockfiles
 # up to date (lock.update --check); lock.update rewriting a lockfile and
 # printing the upgrades with their CVEs; the example binary linked from the build
-# lockfile's sysroot only (ld --trace); and an edit of examples/main.c re-runs
-# the compile and no ApkLayer action.
+# lockfile's sysroot only (ld --trace); an edit of examples/main.c re-runs
+# the compile and no ApkLayer action; and packages fetched with credentials
+# from $NETRC (a server on 127.0.0.1 that requires basic auth).
 #
 # Usage (as root): bash e2e/bazel_tests.sh
 set -euo pipefail
@@ -105,6 +106,46 @@ if [ "$again" != "$digest" ]; then
 	echo "error: the image is $digest, then $again after bazel clean --expunge" >&2
 	exit 1
 fi
+echo "== netrc: the test lockfile from a server on 127.0.0.1 that requires basic auth"
+# Without credentials the download must fail with 401; with $NETRC naming a
+# netrc file (given to repository rules with --repo_env), it must succeed.
+# The repository cache is off for both, so that the server is asked.
+if ! command -v python3 >/dev/null 2>&1; then
+	apt-get install -y --no-install-recommends python3 >/dev/null 2>&1 ||
+		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends python3 >/dev/null; }
+fi
+port=38517
+netrc_dir=$root/.cache/netrc-test
+mkdir -p "$netrc_dir"
+printf 'machine 127.0.0.1\nlogin rules-apk\npassword test-secret\n' >"$netrc_dir/netrc"
+python3 e2e/netrc_server.py "$port" rules/tests/testdata/repo rules-apk test-secret \
+	2>"$netrc_dir/server.log" &
+server=$!
+stop_server() { kill "$server" 2>/dev/null || true; }
+trap stop_server EXIT
+for _ in $(seq 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	sleep 0.1
+done
+if e2e/bazel build --repository_cache= @apk_netrc_test//:layer >"$netrc_dir/without.log" 2>&1; then
+	echo "error: @apk_netrc_test//:layer was fetched without credentials" >&2
+	exit 1
+fi
+if ! grep -q 401 "$netrc_dir/without.log"; then
+	cat "$netrc_dir/without.log" >&2
+	echo "error: want the download without credentials to fail with 401" >&2
+	exit 1
+fi
+if ! e2e/bazel build --repository_cache= --repo_env=NETRC="$netrc_dir/netrc" \
+	@apk_netrc_test//:layer >"$netrc_dir/with.log" 2>&1; then
+	cat "$netrc_dir/with.log" "$netrc_dir/server.log" >&2
+	echo "error: the download with \$NETRC failed" >&2
+	exit 1
+fi
+stop_server
+trap - EXIT
+echo "401 without credentials; the layer built with them from \$NETRC"
+
 if [ "${CI:-}" = true ]; then
 	# Leave no server (and no mount namespace of it) behind on a CI machine.
 	e2e/bazel shutdown

@@ -61,6 +61,8 @@ apk_package = repository_rule(
     doc = _PACKAGE_DOC,
     implementation = _apk_package_impl,
     attrs = _PACKAGE_ATTRS,
+    # get_auth reads $NETRC: fetch again when it names another file.
+    environ = ["NETRC"],
 )
 
 _HUB_DOC = """\
@@ -484,4 +486,5 @@ apk_sysroot = repository_rule(
     doc = _SYSROOT_DOC,
     implementation = _apk_sysroot_impl,
     attrs = _SYSROOT_ATTRS,
+    environ = ["NETRC"],
 )
