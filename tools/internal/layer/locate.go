@@ -108,7 +108,9 @@ func (e *MissingError) Error() string {
 	}
 	var causes []*cause
 	byText := map[string]*cause{}
+	network := false
 	for _, err := range e.Errs {
+		network = network || repo.Unreachable(err)
 		msg := err.Error()
 		text := urlPattern.ReplaceAllString(msg, "<url>")
 		c := byText[text]
@@ -119,15 +121,12 @@ func (e *MissingError) Error() string {
 		}
 		c.count++
 	}
-	network := false
 	for _, c := range causes {
 		b.WriteString("\n  ")
 		b.WriteString(c.text)
 		if c.example != "" {
 			fmt.Fprintf(&b, " (%d of them; <url> is e.g. %s)", c.count, c.example)
 		}
-		network = network || strings.Contains(c.text, "dial tcp") ||
-			strings.Contains(c.text, "no such host") || strings.Contains(c.text, "timeout")
 	}
 	if network {
 		b.WriteString("\nThe repository cannot be reached from here: fetch the packages where it " +

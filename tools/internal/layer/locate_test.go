@@ -2,17 +2,23 @@ package layer
 
 import (
 	"errors"
+	"net"
 	"strings"
 	"testing"
+
+	"github.com/rules-apk/rules_apk/tools/internal/repo"
 )
 
 // TestMissingErrorGroupsCauses: packages that fail for the same reason give
 // one line with a count and an example URL, and an unreachable host gets
 // the hint to use a mirror.
 func TestMissingErrorGroupsCauses(t *testing.T) {
+	// What the repository client returns when the host does not resolve:
+	// "fetching https://…/a-1.apk: dial tcp: lookup repo.invalid: no such host".
 	dns := func(name string) error {
-		return errors.New("fetching https://repo.invalid/x86_64/" + name +
-			".apk: dial tcp: lookup repo.invalid: no such host")
+		return &repo.FetchError{URL: "https://repo.invalid/x86_64/" + name + ".apk", Attempts: 1,
+			Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host",
+				Name: "repo.invalid", IsNotFound: true}}}
 	}
 	e := &MissingError{
 		Packages: []string{"a-1", "b-1", "c-1", "d-1"},

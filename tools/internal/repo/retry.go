@@ -70,6 +70,22 @@ func retryable(err error) bool {
 	return false
 }
 
+// Unreachable reports whether err comes from a server that could not be
+// reached: a host name that does not resolve, a connection that failed or
+// was refused, or a timeout. Even after the retries, another run from the
+// same machine is unlikely to help; a mirror it can reach will.
+func Unreachable(err error) bool {
+	var (
+		dns     *net.DNSError
+		op      *net.OpError
+		timeout interface{ Timeout() bool } // net.Error's, and timeoutError's
+	)
+	return errors.As(err, &dns) ||
+		errors.As(err, &op) && op.Op == "dial" ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.As(err, &timeout) && timeout.Timeout()
+}
+
 // delay returns how long to wait after failed attempt n (1-based): the
 // server's Retry-After when it sent one, else BaseDelay·2^(n-1) with equal
 // jitter (half fixed, half random) so that clients that failed together do not

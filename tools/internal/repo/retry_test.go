@@ -325,6 +325,49 @@ func TestRetryable(t *testing.T) {
 	}
 }
 
+// TestUnreachable: the errors that mean the server could not be reached at
+// all, from a real refused connection and from the net package's types, and
+// those that do not.
+func TestUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	c, _ := newTestClient(t, Options{Attempts: 1})
+	_, refused := c.Fetch(context.Background(), Request{URL: "http://" + closed + "/x.apk"})
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	_, notFound := c.Fetch(context.Background(), Request{URL: srv.URL + "/x.apk"})
+
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"refused, from a fetch", refused, true},
+		{"dns not found", &FetchError{URL: "https://h.invalid/x", Err: &net.OpError{Op: "dial",
+			Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "h.invalid", IsNotFound: true}}}, true},
+		{"dial timeout", &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ETIMEDOUT)}, true},
+		{"stalled", &timeoutError{what: "no data received for", after: time.Second}, true},
+		{"404, from a fetch", notFound, false},
+		{"reset while reading", &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, false},
+		{"digest", &DigestError{Want: "a", Got: "b"}, false},
+		{"bad certificate", &url.Error{Op: "Get", Err: errors.New("x509: unknown authority")}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err == nil {
+				t.Fatal("the fetch succeeded; want an error")
+			}
+			if got := Unreachable(tt.err); got != tt.want {
+				t.Errorf("Unreachable(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
 func FuzzParseRetryAfter(f *testing.F) {
 	for _, s := range []string{"7", "0", "-1", "Sun, 01 Jun 2025 12:00:30 GMT",
 		"Sunday, 01-Jun-25 12:00:30 GMT", "99999999999999999999", "soon"} {
